@@ -1,0 +1,9 @@
+// @ctdbng/common: config, tunables, nodes file, logging, metrics, hashing, asserts.
+export * from './assert.js';
+export * from './fnv1a.js';
+export * from './nodes-file.js';
+export * from './tunables.js';
+export * from './config.js';
+export * from './log.js';
+export * from './metrics.js';
+export * from './hex.js';

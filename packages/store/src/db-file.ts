@@ -1,0 +1,117 @@
+// One db file of one node (DESIGN §8) as dbd uses it: the tables plus the transactions of a
+// request (each request's writes in one SQLite transaction, busy retried, §2.2).
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { applyPragmas, createSchema } from './schema.js';
+import { RecordsTable, type RecordHeader, type StoredRecord } from './records.js';
+import { LocksTable, type LockRequest, type LockRow } from './locks.js';
+import { DeletedFeed } from './deleted-feed.js';
+import { MetaRow } from './meta.js';
+import { retryBusy } from './busy.js';
+import { RecordFlags } from './flags.js';
+
+export interface DbIdentity {
+  dbId: number;
+  name: string;
+  persistent: boolean;
+  pnn: number;
+}
+
+export type LockResult =
+  | { result: 'ok'; record: StoredRecord | undefined }
+  | { result: 'locked'; row: LockRow };
+
+export type StoreResult = 'ok' | 'lock_lost';
+
+const empty = Buffer.alloc(0);
+
+export class DbFile {
+  readonly sql: Database;
+  readonly records: RecordsTable;
+  readonly locks: LocksTable;
+  readonly feed: DeletedFeed;
+  readonly meta: MetaRow;
+
+  private constructor(readonly path: string, readonly identity: DbIdentity, sql: Database) {
+    this.sql = sql;
+    this.records = new RecordsTable(sql);
+    this.locks = new LocksTable(sql);
+    this.feed = new DeletedFeed(sql);
+    this.meta = new MetaRow(sql, identity);
+  }
+
+  /** Opens (creating if needed) a db file for the daemon that owns it. ':memory:' for unit tests. */
+  static open(path: string, identity: DbIdentity): DbFile {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const sql = new BetterSqlite3(path);
+    applyPragmas(sql, { persistent: identity.persistent, autocheckpoint: false });
+    createSchema(sql);
+    return new DbFile(path, identity, sql);
+  }
+
+  /** Runs fn in one BEGIN IMMEDIATE transaction, retrying while another process writes. */
+  tx<T>(fn: () => T): T {
+    const run = this.sql.transaction(fn);
+    return retryBusy(() => run.immediate());
+  }
+
+  /** Takes the record lock if nobody holds it; returns the record as it is under the lock. */
+  lock(key: Uint8Array, req: LockRequest): LockResult {
+    return this.tx(() => {
+      if (!this.locks.take(key, req)) return { result: 'locked', row: this.locks.get(key)! };
+      return { result: 'ok', record: this.records.get(key) };
+    });
+  }
+
+  /**
+   * A client's store or delete under the lock named by token (§2.1.6): rsn and dmaster stay;
+   * a delete writes a tombstone and appends to the vacuum feed in the same transaction.
+   */
+  storeUnderLock(key: Uint8Array, token: number, data: Uint8Array | undefined, unlock: boolean): StoreResult {
+    return this.tx(() => {
+      const row = this.locks.get(key);
+      if (row === undefined || row.holder === '' || row.token !== token) return 'lock_lost';
+      const rec = this.records.get(key);
+      if (rec === undefined) return 'lock_lost';
+      const value = data ?? empty;
+      const flags = value.length > 0 ? rec.flags & ~RecordFlags.AUTOMATIC : rec.flags;
+      this.records.setData(key, value, flags);
+      if (value.length === 0) this.feed.append(key, rec.rsn, this.meta.get().wipe_epoch);
+      if (unlock) this.locks.release(key, token);
+      return 'ok';
+    });
+  }
+
+  unlock(key: Uint8Array, token: number): boolean {
+    return this.tx(() => this.locks.release(key, token));
+  }
+
+  /** Creates the lmaster's empty record for an unknown key (§2.1.3) and enters it in the feed. */
+  createAutomatic(key: Uint8Array, pnn: number): StoredRecord {
+    const header: RecordHeader = { rsn: 1, dmaster: pnn, flags: RecordFlags.AUTOMATIC };
+    this.tx(() => {
+      this.records.put(key, header, empty);
+      this.feed.append(key, header.rsn, this.meta.get().wipe_epoch);
+    });
+    return { key: Buffer.from(key), ...header, data: empty };
+  }
+
+  /** Wipes every row but meta (a wipe never replaces the file, §2.2) and starts a new feed epoch. */
+  wipe(): void {
+    this.tx(() => {
+      this.records.wipe();
+      this.locks.wipe();
+      this.feed.wipe();
+      this.meta.set({ wipe_epoch: this.meta.get().wipe_epoch + 1 });
+    });
+  }
+
+  checkpoint(): void {
+    this.sql.pragma('wal_checkpoint(PASSIVE)');
+  }
+
+  close(): void {
+    if (this.sql.open) this.sql.close();
+  }
+}

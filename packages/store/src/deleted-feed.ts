@@ -1,0 +1,44 @@
+// The vacuum feed (DESIGN §4.1): (key, rsn) appended in the transaction that writes a tombstone;
+// seq from AUTOINCREMENT is never reused; epoch names the db's wipe, so a reader restarts its cursor.
+import type { Database, Statement } from 'better-sqlite3';
+
+export interface DeletedEntry {
+  seq: number;
+  key: Buffer;
+  rsn: number;
+  epoch: number;
+}
+
+export class DeletedFeed {
+  private readonly appendStmt: Statement<[Uint8Array, number, number]>;
+  private readonly sinceStmt: Statement<[number, number], DeletedEntry>;
+  private readonly trimStmt: Statement<[number]>;
+  private readonly countStmt: Statement<[], { n: number }>;
+
+  constructor(private readonly db: Database) {
+    this.appendStmt = db.prepare('INSERT INTO deleted (key, rsn, epoch) VALUES (?, ?, ?)');
+    this.sinceStmt = db.prepare('SELECT seq, key, rsn, epoch FROM deleted WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.trimStmt = db.prepare('DELETE FROM deleted WHERE seq <= ?');
+    this.countStmt = db.prepare('SELECT count(*) AS n FROM deleted');
+  }
+
+  append(key: Uint8Array, rsn: number, epoch: number): void {
+    this.appendStmt.run(key, rsn, epoch);
+  }
+
+  since(cursor: number, limit: number): DeletedEntry[] {
+    return this.sinceStmt.all(cursor, limit);
+  }
+
+  trimThrough(seq: number): void {
+    this.trimStmt.run(seq);
+  }
+
+  count(): number {
+    return this.countStmt.get()!.n;
+  }
+
+  wipe(): void {
+    this.db.exec('DELETE FROM deleted');
+  }
+}

@@ -1,0 +1,83 @@
+// The records table (DESIGN §8): key -> header (rsn, dmaster, flags) + data; empty data = tombstone.
+import type { Database, Statement } from 'better-sqlite3';
+
+export interface RecordHeader {
+  rsn: number;
+  dmaster: number;
+  flags: number;
+}
+
+export interface StoredRecord extends RecordHeader {
+  key: Buffer;
+  data: Buffer;
+}
+
+export class RecordsTable {
+  private readonly getStmt: Statement<[Uint8Array], StoredRecord>;
+  private readonly upsertStmt: Statement<[Uint8Array, number, number, number, Uint8Array]>;
+  private readonly setDataStmt: Statement<[Uint8Array, number, Uint8Array]>;
+  private readonly setDmasterStmt: Statement<[number, Uint8Array]>;
+  private readonly deleteStmt: Statement<[Uint8Array]>;
+  private readonly countStmt: Statement<[], { n: number }>;
+  private readonly pageAllStmt: Statement<[Uint8Array, number], StoredRecord>;
+  private readonly pageAllFirstStmt: Statement<[number], StoredRecord>;
+  private readonly pageLiveStmt: Statement<[Uint8Array, number, number], StoredRecord>;
+  private readonly pageLiveFirstStmt: Statement<[number, number], StoredRecord>;
+
+  constructor(private readonly db: Database) {
+    this.getStmt = db.prepare('SELECT key, rsn, dmaster, flags, data FROM records WHERE key = ?');
+    this.upsertStmt = db.prepare(
+      'INSERT INTO records (key, rsn, dmaster, flags, data) VALUES (?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (key) DO UPDATE SET rsn = excluded.rsn, dmaster = excluded.dmaster, flags = excluded.flags, data = excluded.data',
+    );
+    this.setDataStmt = db.prepare('UPDATE records SET data = ?2, flags = ?3 WHERE key = ?1');
+    this.setDmasterStmt = db.prepare('UPDATE records SET dmaster = ? WHERE key = ?');
+    this.deleteStmt = db.prepare('DELETE FROM records WHERE key = ?');
+    this.countStmt = db.prepare('SELECT count(*) AS n FROM records');
+    const cols = 'SELECT key, rsn, dmaster, flags, data FROM records';
+    this.pageAllStmt = db.prepare(`${cols} WHERE key > ? ORDER BY key LIMIT ?`);
+    this.pageAllFirstStmt = db.prepare(`${cols} ORDER BY key LIMIT ?`);
+    this.pageLiveStmt = db.prepare(`${cols} WHERE key > ? AND dmaster = ? AND length(data) > 0 ORDER BY key LIMIT ?`);
+    this.pageLiveFirstStmt = db.prepare(`${cols} WHERE dmaster = ? AND length(data) > 0 ORDER BY key LIMIT ?`);
+  }
+
+  get(key: Uint8Array): StoredRecord | undefined {
+    return this.getStmt.get(key);
+  }
+
+  put(key: Uint8Array, header: RecordHeader, data: Uint8Array): void {
+    this.upsertStmt.run(key, header.rsn, header.dmaster, header.flags, data);
+  }
+
+  /** Data and flags only: rsn and dmaster stay (a client's store keeps the rsn, §2.1.5). */
+  setData(key: Uint8Array, data: Uint8Array, flags: number): void {
+    this.setDataStmt.run(key, flags, data);
+  }
+
+  /** A header-only update (the old dmaster naming the new one, §2.1.4). */
+  setDmaster(key: Uint8Array, dmaster: number): void {
+    this.setDmasterStmt.run(dmaster, key);
+  }
+
+  remove(key: Uint8Array): boolean {
+    return this.deleteStmt.run(key).changes > 0;
+  }
+
+  count(): number {
+    return this.countStmt.get()!.n;
+  }
+
+  /** Every record after a key (local traverse with stale copies and tombstones). */
+  pageAll(after: Uint8Array | undefined, limit: number): StoredRecord[] {
+    return after === undefined ? this.pageAllFirstStmt.all(limit) : this.pageAllStmt.all(after, limit);
+  }
+
+  /** Live records this node is dmaster of, after a key (cluster-wide traverse, §2.3). */
+  pageLive(after: Uint8Array | undefined, dmaster: number, limit: number): StoredRecord[] {
+    return after === undefined ? this.pageLiveFirstStmt.all(dmaster, limit) : this.pageLiveStmt.all(after, dmaster, limit);
+  }
+
+  wipe(): void {
+    this.db.exec('DELETE FROM records');
+  }
+}
