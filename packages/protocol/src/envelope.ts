@@ -48,3 +48,26 @@ export function decodeEnvelope(frame: Uint8Array, bytesMax = frameBytesMax): Dec
 export function errorEnvelope(requestId: number, code: ErrorCode, message: string): EnvelopeInit {
   return { version: protocolVersion, requestId, error: { code, message } };
 }
+
+/**
+ * A decoded message as protobufjs builds it: scalars, bytes and repeated fields always hold a
+ * value (the default when absent on the wire); only sub-messages may be missing.
+ */
+export type Decoded<P> = {
+  [K in keyof P as K extends '$unknowns' ? never : K]-?: Exclude<P[K], null | undefined> extends infer V
+    ? V extends Uint8Array | readonly unknown[]
+      ? V
+      : V extends object
+        ? V | undefined
+        : V
+    : never;
+};
+
+export type BodyOf<K extends Body> = Decoded<NonNullable<EnvelopeInit[K]>>;
+
+/** The body K of a decoded envelope whose `body` is K. */
+export function bodyOf<K extends Body>(env: Envelope, k: K): BodyOf<K> {
+  const v = env[k];
+  if (v === null || v === undefined) throw new ProtocolError(ErrorCode.ERR_UNKNOWN_TYPE, `envelope has no ${k}`);
+  return v as unknown as BodyOf<K>;
+}

@@ -1,0 +1,80 @@
+// Controls (DESIGN §9, §10): name → handler. Each may be addressed to another node through the
+// local one (envelope target_pnn); forward.ts carries them there and back.
+import { bodyOf, ErrorCode, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
+import { TunableError, TUNABLES, setTunable, tunableRow } from '@ctdbng/common';
+import type { Ctx } from './ctx.js';
+
+export type Reply = (body: EnvelopeInit) => void;
+
+export interface ControlDeps {
+  ctx: Ctx;
+  /** Installs a vnnmap and generation (the step recovery performs, §5.3.3). */
+  setVnnMap(generation: number, pnns: number[]): void;
+}
+
+type Handler = (d: ControlDeps, env: Envelope, reply: Reply) => void;
+
+function bad(reply: Reply, code: ErrorCode, message: string): void {
+  reply({ error: { code, message } });
+}
+
+function nodeFlags(ctx: Ctx, pnn: number, deleted: boolean): string[] {
+  if (deleted) return ['DELETED'];
+  if (pnn === ctx.pnn || ctx.linksUp.has(pnn)) return ctx.vnn.generation === 0 || ctx.isMember(pnn) ? ['OK'] : ['INACTIVE'];
+  return ['DISCONNECTED'];
+}
+
+export const controls: Record<string, Handler> = {
+  ping: ({ ctx }, _env, reply) => reply({ pong: { pnn: ctx.pnn, uptimeMs: Math.floor((ctx.io.nowNs() - ctx.startNs) / 1e6) } }),
+  getPnn: ({ ctx }, _env, reply) => reply({ pnnReply: { pnn: ctx.pnn } }),
+  getNodeMap: ({ ctx }, _env, reply) =>
+    reply({
+      nodeMap: {
+        pnn: ctx.pnn,
+        nodes: ctx.cfg.nodes.nodes.map((n) => ({ pnn: n.pnn, address: n.address, flags: nodeFlags(ctx, n.pnn, n.deleted) })),
+      },
+    }),
+  getVnnMap: ({ ctx }, _env, reply) => reply({ vnnMap: { generation: ctx.vnn.generation, pnns: ctx.vnn.pnns } }),
+  setVnnMap: (d, env, reply) => {
+    const v = bodyOf(env, 'setVnnMap').vnnmap;
+    const pnns = v?.pnns ?? [];
+    const known = (p: number): boolean => d.ctx.cfg.nodes.nodes[p] !== undefined && !d.ctx.cfg.nodes.nodes[p]!.deleted;
+    if (v === undefined || v === null || !v.generation) return bad(reply, ErrorCode.ERR_INVALID_ARGUMENT, 'vnnmap needs a nonzero generation');
+    if (pnns.length === 0 || new Set(pnns).size !== pnns.length || !pnns.every(known)) {
+      return bad(reply, ErrorCode.ERR_INVALID_ARGUMENT, `vnnmap [${pnns.join(',')}] must list distinct nodes of the nodes file`);
+    }
+    d.setVnnMap(v.generation, [...pnns]);
+    reply({ ok: {} });
+  },
+  getDbMap: ({ ctx }, _env, reply) =>
+    reply({ dbMap: { dbs: ctx.dbs.all().map((db) => ({ dbId: db.info.dbId, name: db.info.name, persistent: db.info.persistent, path: db.info.path })) } }),
+  getTunable: ({ ctx }, env, reply) => {
+    const row = tunableRow(bodyOf(env, 'getTunable').name ?? '');
+    if (row === undefined) return bad(reply, ErrorCode.ERR_UNKNOWN_TUNABLE, `unknown tunable '${bodyOf(env, 'getTunable').name ?? ''}'`);
+    reply({ tunableValue: { name: row.name, value: ctx.tunables[row.key as keyof typeof ctx.tunables], unit: row.unit, doc: row.doc, defaultValue: row.default } });
+  },
+  setTunable: ({ ctx }, env, reply) => {
+    const name = bodyOf(env, 'setTunable').name ?? '';
+    if (tunableRow(name) === undefined) return bad(reply, ErrorCode.ERR_UNKNOWN_TUNABLE, `unknown tunable '${name}'`);
+    try {
+      const row = setTunable(ctx.tunables, name, bodyOf(env, 'setTunable').value ?? NaN);
+      if (row.key === 'lockLeaseSeconds') for (const db of ctx.dbs.all()) db.file.meta.set({ lock_lease_ms: ctx.tunables.lockLeaseSeconds * 1000 });
+      ctx.log.info({ tunable: row.name, value: bodyOf(env, 'setTunable').value }, 'tunable set');
+    } catch (err) {
+      if (err instanceof TunableError) return bad(reply, ErrorCode.ERR_INVALID_ARGUMENT, err.message);
+      throw err;
+    }
+    reply({ ok: {} });
+  },
+  listTunables: ({ ctx }, _env, reply) =>
+    reply({
+      tunableList: {
+        tunables: TUNABLES.filter((t) => !('obsolete' in t)).map((t) => ({ name: t.name, value: ctx.tunables[t.key], unit: t.unit, doc: t.doc, defaultValue: t.default })),
+      },
+    }),
+  getStatistics: ({ ctx }, _env, reply) => reply({ statistics: { pnn: ctx.pnn, counters: ctx.stats.snapshot() } }),
+};
+
+export function isControl(body: string): boolean {
+  return Object.prototype.hasOwnProperty.call(controls, body);
+}

@@ -1,0 +1,31 @@
+// What the dbd core needs from the world (DESIGN §12): sending, timers, the clock, pid checks and
+// db files. The shell implements it with ZeroMQ and real timers; tests with an in-memory wiring.
+import type { EnvelopeInit } from '@ctdbng/protocol';
+import type { DbFile, DbIdentity } from '@ctdbng/store';
+import type { NodesFile, TunableValues, Logger } from '@ctdbng/common';
+
+export interface CoreIo {
+  /** Queues a reply or push to a client of this node. */
+  sendToClient(clientId: string, env: EnvelopeInit): void;
+  /** Queues a message to another node's dbd over this node's link to it. */
+  sendToNode(pnn: number, env: EnvelopeInit): void;
+  /** Asks for onTimer(id) after delayMs; a second call with the same id replaces the first. */
+  setTimer(id: string, delayMs: number): void;
+  cancelTimer(id: string): void;
+  /** Host CLOCK_MONOTONIC in nanoseconds (shared with shared-access clients, §2.2). */
+  nowNs(): number;
+  /** True unless the pid is known dead on this host. */
+  isPidAlive(pid: number): boolean;
+  /** Opens (creating) the file of a db on this node. */
+  openDb(identity: DbIdentity): DbFile;
+  /** A random nonzero 32-bit value (incarnation, ids). */
+  randomU32(): number;
+}
+
+export interface CoreConfig {
+  pnn: number;
+  nodes: NodesFile;
+  host: string;
+  tunables: TunableValues;
+  log: Logger;
+}

@@ -1,0 +1,62 @@
+// Taking record locks for dbd's waiters (DESIGN §2.1.7, §2.2): rows of the db's locks table,
+// leases with tokens; an expired lease or a dead holder pid is broken before we wait on it.
+import { newLockToken, type LockRow, type StoredRecord } from '@ctdbng/store';
+import type { Ctx } from '../ctx.js';
+import type { DbState } from '../databases.js';
+
+export const migrationHolder = 'dbd:migrate';
+
+export function clientHolder(clientId: string): string {
+  return `dbd:${clientId}`;
+}
+
+export type TakeResult =
+  | { ok: true; token: number; record: StoredRecord | undefined; expiresNs: number }
+  | { ok: false; row: LockRow };
+
+/** True when a lock row's holder is gone: lease expired, or its pid is dead on this host. */
+export function holderGone(ctx: Ctx, row: LockRow): boolean {
+  if (row.holder === '') return false;
+  if (row.expires_ns <= ctx.io.nowNs()) return true;
+  return row.pid > 0 && !ctx.io.isPidAlive(row.pid);
+}
+
+export function breakLock(ctx: Ctx, db: DbState, row: LockRow, why: string): void {
+  if (db.file.tx(() => db.file.locks.breakLock(row.key, row.token))) {
+    ctx.stats.inc('locks_broken');
+    ctx.log.info({ db: db.info.name, holder: row.holder, pid: row.pid, why }, 'record lock broken');
+  }
+}
+
+/** Tries to take the lock; breaks a lock whose holder is gone and tries once more. */
+export function takeLock(ctx: Ctx, db: DbState, key: Buffer, holder: string, pid: number): TakeResult {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const token = newLockToken();
+    const expiresNs = ctx.io.nowNs() + ctx.tunables.lockLeaseSeconds * 1e9;
+    const res = db.file.lock(key, { holder, pid, expiresNs, token });
+    if (res.result === 'ok') return { ok: true, token, record: res.record, expiresNs };
+    if (attempt === 0 && holderGone(ctx, res.row)) {
+      breakLock(ctx, db, res.row, res.row.expires_ns <= ctx.io.nowNs() ? 'lease expired' : 'holder pid dead');
+      continue;
+    }
+    return { ok: false, row: res.row };
+  }
+  // Unreachable: the second attempt returns either way.
+  throw new Error('takeLock: no attempt returned');
+}
+
+/** Breaks every lock whose holder is gone (periodic sweep); returns the dbs that changed. */
+export function sweepLocks(ctx: Ctx): DbState[] {
+  const changed: DbState[] = [];
+  for (const db of ctx.dbs.all()) {
+    let any = false;
+    for (const row of db.file.locks.all()) {
+      if (holderGone(ctx, row)) {
+        breakLock(ctx, db, row, row.expires_ns <= ctx.io.nowNs() ? 'lease expired' : 'holder pid dead');
+        any = true;
+      }
+    }
+    if (any) changed.push(db);
+  }
+  return changed;
+}

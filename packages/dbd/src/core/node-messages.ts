@@ -1,0 +1,139 @@
+// Messages from other nodes' dbd (DESIGN §2.1, §7): every one carries a NodeHeader (sender,
+// generation, incarnation, link sequence, nodes-file hash). Record messages of another
+// generation are dropped (§2.1.9); a nodes-file mismatch is refused and logged.
+import { bodyOf, ErrorCode, type Decoded, decodeEnvelope, encodeEnvelope, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
+import type { DbdCore } from './dbd-core.js';
+import { controls, isControl } from './controls.js';
+import { keyStateOf } from './record-flow/key-state.js';
+import { becomeDmaster, onDmasterRequest } from './record-flow/migrate.js';
+import { readLivePage } from './traverse.js';
+import type { DbState } from './databases.js';
+
+const recordBodies = new Set(['callRequest', 'dmasterRequest', 'dmasterReply']);
+
+export function handleNodeMessage(core: DbdCore, env: Envelope): void {
+  const { ctx } = core;
+  const h = env.node as Decoded<NonNullable<EnvelopeInit['node']>> | null | undefined;
+  const body = env.body!;
+  const from = h?.srcPnn ?? -1;
+  const fromNode = ctx.cfg.nodes.nodes[from];
+  if (h === null || h === undefined || fromNode === undefined || fromNode.deleted || from === ctx.pnn) {
+    core.stats.inc('bad_frames');
+    ctx.log.warn({ body, from }, 'node message without a valid sender dropped');
+    return;
+  }
+  if (h.nodesHash !== ctx.cfg.nodes.hash) {
+    core.stats.inc('bad_frames');
+    ctx.log.error({ from, theirs: h.nodesHash, ours: ctx.cfg.nodes.hash }, 'node message from a node with another nodes file refused');
+    ctx.sendNode(from, { nodeError: { refId: 0, code: ErrorCode.ERR_NODES_MISMATCH, message: 'nodes files differ' } });
+    return;
+  }
+  if (recordBodies.has(body) && h.generation !== ctx.vnn.generation) {
+    core.stats.inc('wrong_generation');
+    ctx.log.debug({ body, from, generation: h.generation }, 'record message of another generation dropped');
+    return;
+  }
+  dispatch(core, from, h.generation, env, body);
+}
+
+function dbOrDrop(core: DbdCore, dbId: number, from: number, body: string): DbState | undefined {
+  const db = core.ctx.dbs.get(dbId);
+  if (db === undefined) {
+    core.stats.inc('bad_requests');
+    core.ctx.log.warn({ dbId, from, body }, 'node message for a db not attached here dropped');
+  }
+  return db;
+}
+
+function dispatch(core: DbdCore, from: number, generation: number, env: Envelope, body: string): void {
+  const { ctx } = core;
+  switch (body) {
+    case 'nodeHello':
+      for (const db of bodyOf(env, 'nodeHello').dbs) if (ctx.dbs.get(db.dbId ?? 0) === undefined) core.attach.local(db.name ?? '', db.persistent ?? false);
+      return;
+    case 'callRequest': {
+      const call = bodyOf(env, 'callRequest');
+      const db = dbOrDrop(core, call.dbId, from, body);
+      if (db === undefined) return;
+      const ks = keyStateOf(db.keys, call.key);
+      if (ks.waiters.length >= ctx.tunables.lockWaitersMaxCount) {
+        ctx.log.warn({ db: db.info.name, origin: call.origin }, 'call dropped: too many waiters on the record');
+        return;
+      }
+      ks.waiters.push({ kind: 'call', call, sinceNs: ctx.io.nowNs() });
+      return core.pumpKey(db, ks);
+    }
+    case 'dmasterRequest': {
+      const m = bodyOf(env, 'dmasterRequest');
+      const db = dbOrDrop(core, m.dbId, from, body);
+      if (db === undefined) return;
+      if (onDmasterRequest(ctx, db, from, m)) arrived(core, db, m.key);
+      return;
+    }
+    case 'dmasterReply': {
+      const m = bodyOf(env, 'dmasterReply');
+      const db = dbOrDrop(core, m.dbId, from, body);
+      if (db === undefined) return;
+      const hdr = m.header;
+      becomeDmaster(ctx, db, Buffer.from(m.key), { rsn: Number(hdr?.rsn ?? 0), dmaster: hdr?.dmaster ?? 0, flags: hdr?.flags ?? 0 }, Buffer.from(m.data));
+      return arrived(core, db, m.key);
+    }
+    case 'probe':
+      return core.fence.onProbe(from, generation, Number(bodyOf(env, 'probe').probeId));
+    case 'probeAck':
+      return core.fence.onProbeAck(from, generation, Number(bodyOf(env, 'probeAck').probeId));
+    case 'controlForward':
+      return runForwarded(core, from, Number(bodyOf(env, 'controlForward').forwardId), bodyOf(env, 'controlForward').envelope);
+    case 'controlForwardReply':
+      return core.forwarder.onReply({ forwardId: Number(bodyOf(env, 'controlForwardReply').forwardId), envelope: bodyOf(env, 'controlForwardReply').envelope });
+    case 'messageForward': {
+      const m = bodyOf(env, 'messageForward');
+      return core.messaging.deliver(Number(m.srvid), m.data, m.srcPnn);
+    }
+    case 'traversePage': {
+      const p = bodyOf(env, 'traversePage');
+      const db = dbOrDrop(core, p.dbId, from, body);
+      const page = db === undefined ? { records: [], done: true, lastKey: undefined } : readLivePage(ctx, db, p.hasAfter ? Buffer.from(p.afterKey) : undefined);
+      ctx.sendNode(from, { traversePageReply: { traverseId: p.traverseId, records: page.records, done: page.done, lastKey: page.lastKey ?? Buffer.alloc(0) } });
+      return;
+    }
+    case 'traversePageReply':
+      return core.traverses.onPage(from, bodyOf(env, 'traversePageReply'));
+    case 'attachDb': {
+      const a = bodyOf(env, 'attachDb');
+      const res = core.attach.local(a.db?.name ?? '', a.db?.persistent ?? false);
+      if ('error' in res) ctx.log.error({ from, db: a.db?.name }, 'attach asked by another node failed');
+      ctx.sendNode(from, { attachDbReply: { attachId: a.attachId, dbId: a.db?.dbId ?? 0 } });
+      return;
+    }
+    case 'attachDbReply':
+      return core.attach.onReply(from, Number(bodyOf(env, 'attachDbReply').attachId));
+    case 'nodeError':
+      ctx.log.warn({ from, code: bodyOf(env, 'nodeError').code, message: bodyOf(env, 'nodeError').message }, 'node refused a message');
+      return;
+    default:
+      core.stats.inc('bad_requests');
+      ctx.log.warn({ from, body }, 'node message of a type nodes do not send dropped');
+  }
+}
+
+/** The record arrived here: serve the key's waiters (local first, then deferred calls). */
+function arrived(core: DbdCore, db: DbState, key: Uint8Array): void {
+  const ks = keyStateOf(db.keys, key);
+  if (ks.inflight !== undefined) {
+    core.stats.migrationSeconds.observe((core.io.nowNs() - ks.inflight.sentNs) / 1e9, { db: db.info.name });
+    ks.inflight = undefined;
+  }
+  core.pumpKey(db, ks);
+}
+
+function runForwarded(core: DbdCore, from: number, forwardId: number, inner: Uint8Array): void {
+  const send = (body: EnvelopeInit): void => {
+    core.ctx.sendNode(from, { controlForwardReply: { forwardId, envelope: encodeEnvelope({ requestId: forwardId, ...body }) } });
+  };
+  const dec = decodeEnvelope(inner);
+  if (!dec.ok) return send({ error: { code: dec.error.code, message: dec.error.message } });
+  const body = dec.envelope.body!;
+  if (!isControl(body)) return send({ error: { code: ErrorCode.ERR_UNKNOWN_TYPE, message: `'${body}' cannot be sent to another node` } });
+  controls[body]!(core, dec.envelope, send);
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// ctdbng-dbd: the database daemon of one node (DESIGN §2, §7). Reads $CTDBNG_BASE/ctdbng.conf,
+// wipes the node's volatile db files (in place), binds the client and node sockets, serves.
+import { randomInt } from 'node:crypto';
+import { hostname } from 'node:os';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { baseFromEnv, createLogger, fnv1a32String, InvariantError, loadNodeConfig, serveMetrics, type Logger, type NodeConfig } from '@ctdbng/common';
+import { ErrorCode, frameBytesMax, type Envelope } from '@ctdbng/protocol';
+import { DbFile, type DbIdentity } from '@ctdbng/store';
+import { DbdCore } from '../core/dbd-core.js';
+import type { CoreIo } from '../core/io.js';
+import { ClientSocket } from './client-socket.js';
+import { NodeLinks } from './node-links.js';
+import { Timers } from './timers.js';
+
+const checkpointIntervalMs = 1000;
+
+function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+function dbPath(cfg: NodeConfig, name: string): string {
+  return join(cfg.volatileDir, `${name}.${cfg.pnn}.sqlite`);
+}
+
+/** Wipes every volatile db file of this node in place (rows, not files: §2.2) for the new incarnation. */
+function wipeVolatile(cfg: NodeConfig, incarnation: number, log: Logger): void {
+  mkdirSync(cfg.volatileDir, { recursive: true });
+  const suffix = `.${cfg.pnn}.sqlite`;
+  for (const f of readdirSync(cfg.volatileDir)) {
+    if (!f.endsWith(suffix)) continue;
+    const name = f.slice(0, -suffix.length);
+    const file = DbFile.open(join(cfg.volatileDir, f), { dbId: fnv1a32String(name), name, persistent: false, pnn: cfg.pnn });
+    try {
+      file.wipe();
+      file.meta.set({ incarnation, lease_until_ns: 0, frozen: 0, valid: 0, generation: 0 });
+      file.checkpoint();
+    } finally {
+      file.close();
+    }
+    log.info({ db: name }, 'volatile db wiped at start');
+  }
+}
+
+async function main(): Promise<void> {
+  let cfg: NodeConfig;
+  try {
+    cfg = loadNodeConfig(baseFromEnv());
+  } catch (err) {
+    process.stderr.write(`ctdbng-dbd: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const log = createLogger({ daemon: 'dbd', pnn: cfg.pnn, level: cfg.logLevel, location: cfg.logLocation });
+  mkdirSync(cfg.runDir, { recursive: true });
+  let clients: ClientSocket | undefined;
+  let links: NodeLinks | undefined;
+  const timers = new Timers((id) => guarded(() => core.onTimer(id)));
+  const io: CoreIo = {
+    sendToClient: (id, env) => clients?.send(id, env),
+    sendToNode: (pnn, env) => links?.send(pnn, env),
+    setTimer: (id, ms) => timers.set(id, ms),
+    cancelTimer: (id) => timers.cancel(id),
+    nowNs: () => Number(process.hrtime.bigint()),
+    isPidAlive,
+    openDb: (identity: DbIdentity) => DbFile.open(dbPath(cfg, identity.name), identity),
+    randomU32: () => randomInt(1, 2 ** 32 - 1),
+  };
+  const core = new DbdCore({ pnn: cfg.pnn, nodes: cfg.nodes, host: hostname(), tunables: cfg.tunables, log }, io);
+
+  /** Runs a core handler; a broken invariant ends the daemon (the supervisor restarts it). */
+  function guarded(fn: () => void, onError?: (message: string) => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof InvariantError) {
+        log.fatal({ err }, 'invariant broken');
+        process.exit(70);
+      }
+      log.error({ err }, 'request failed inside dbd');
+      onError?.(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  wipeVolatile(cfg, core.ctx.incarnation, log);
+  clients = new ClientSocket(cfg.clientSocket, frameBytesMax, log, {
+    onRequest: (clientId, env: Envelope) =>
+      guarded(() => core.onClientRequest(clientId, env), (message) =>
+        clients?.send(clientId, { requestId: env.requestId, error: { code: ErrorCode.ERR_INTERNAL, message } })),
+    onBadFrame: () => core.stats.inc('bad_frames'),
+    onClientGone: (clientId) => core.onClientGone(clientId),
+  });
+  links = new NodeLinks(cfg.pnn, cfg.nodes, cfg.nodePort, frameBytesMax, log, {
+    onMessage: (env) => guarded(() => core.onNodeMessage(env)),
+    onBadFrame: () => core.stats.inc('bad_frames'),
+    onLinkUp: (pnn) => guarded(() => core.onLinkUp(pnn)),
+    onLinkDown: (pnn) => guarded(() => core.onLinkDown(pnn)),
+  });
+  await links.bind(cfg.nodeAddress);
+  await clients.bind();
+  links.connectAll();
+  core.start();
+  const metrics = await serveMetrics(core.stats.registry, cfg.nodeAddress, cfg.metricsPortBase).catch((err: unknown) => {
+    log.error({ err, port: cfg.metricsPortBase }, 'metrics endpoint not started');
+    return undefined;
+  });
+  const checkpoints = setInterval(() => guarded(() => {
+    for (const db of core.ctx.dbs.all()) db.file.checkpoint();
+  }), checkpointIntervalMs);
+  log.info({ address: cfg.nodeAddress, port: cfg.nodePort, socket: cfg.clientSocket, incarnation: core.ctx.incarnation }, 'dbd started');
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'dbd stopping');
+    clearInterval(checkpoints);
+    timers.clear();
+    clients?.close();
+    links?.close();
+    metrics?.close();
+    core.stop();
+    log.flush();
+    setImmediate(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  await Promise.all([
+    clients.run().catch((err: unknown) => { if (!stopping) throw err; }),
+    links.run().catch((err: unknown) => { if (!stopping) throw err; }),
+  ]);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`ctdbng-dbd: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});
