@@ -10,9 +10,9 @@ export function createLogger(opts: { daemon: string; pnn?: number; level: LogLev
     if (process.stderr.isTTY) {
       return pino({ level: opts.level, base }, pino.transport({ target: 'pino-pretty', options: { destination: 2 } }));
     }
-    return pino({ level: opts.level, base }, pino.destination({ fd: 2, sync: false }));
+    return pino({ level: opts.level, base }, pino.destination({ fd: 2, sync: true }));
   }
-  return pino({ level: opts.level, base }, pino.destination({ dest: opts.location, mkdir: true, sync: false }));
+  return pino({ level: opts.level, base }, pino.destination({ dest: opts.location, mkdir: true, sync: true }));
 }
 
 /** A logger that drops everything (unit tests of cores). */

@@ -1,5 +1,6 @@
 // The one table of tunables (DESIGN §9). Names are CTDB's where the meaning is the same.
-// get/set/list walk this table; the README table is generated from it (npm run gen:docs) and a
+// get/set/list walk this table; the README table is generated from it
+// (node packages/common/scripts/readme-tunables.mjs, after a build) and a
 // test compares them. Relations between tunables are checked whenever a value changes.
 import { readFileSync, existsSync } from 'node:fs';
 

@@ -45,6 +45,9 @@ export class DbFile {
   static open(path: string, identity: DbIdentity): DbFile {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const sql = new BetterSqlite3(path);
+    // auto_vacuum only takes effect before the file has its first page, and journal_mode=WAL
+    // (in applyPragmas) writes that page: set it first, or a new file stays auto_vacuum=NONE.
+    sql.pragma('auto_vacuum = INCREMENTAL');
     applyPragmas(sql, { persistent: identity.persistent, autocheckpoint: false });
     createSchema(sql);
     return new DbFile(path, identity, sql);

@@ -30,7 +30,8 @@ export class RecordsTable {
       'INSERT INTO records (key, rsn, dmaster, flags, data) VALUES (?, ?, ?, ?, ?) ' +
         'ON CONFLICT (key) DO UPDATE SET rsn = excluded.rsn, dmaster = excluded.dmaster, flags = excluded.flags, data = excluded.data',
     );
-    this.setDataStmt = db.prepare('UPDATE records SET data = ?2, flags = ?3 WHERE key = ?1');
+    // Plain '?' only: better-sqlite3 takes '?NNN' for a named parameter and refuses positional values.
+    this.setDataStmt = db.prepare('UPDATE records SET data = ?, flags = ? WHERE key = ?');
     this.setDmasterStmt = db.prepare('UPDATE records SET dmaster = ? WHERE key = ?');
     this.deleteStmt = db.prepare('DELETE FROM records WHERE key = ?');
     this.countStmt = db.prepare('SELECT count(*) AS n FROM records');
@@ -51,7 +52,7 @@ export class RecordsTable {
 
   /** Data and flags only: rsn and dmaster stay (a client's store keeps the rsn, §2.1.5). */
   setData(key: Uint8Array, data: Uint8Array, flags: number): void {
-    this.setDataStmt.run(key, flags, data);
+    this.setDataStmt.run(data, flags, key);
   }
 
   /** A header-only update (the old dmaster naming the new one, §2.1.4). */

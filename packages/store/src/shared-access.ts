@@ -73,14 +73,15 @@ export class SharedAccessDb {
     this.holder = `sa:${pid}`;
     this.lockView = this.sql.prepare(
       'SELECT m.frozen, m.lease_until_ns, m.incarnation, m.pnn, m.lock_lease_ms, m.wipe_epoch, r.rsn, r.dmaster, r.flags, r.data, l.key AS lock_key ' +
-        'FROM meta m LEFT JOIN records r ON r.key = ?1 LEFT JOIN locks l ON l.key = ?2 WHERE m.id = 0',
+        'FROM meta m LEFT JOIN records r ON r.key = ? LEFT JOIN locks l ON l.key = ? WHERE m.id = 0',
     );
     this.fenceView = this.sql.prepare(
       'SELECT m.frozen, m.lease_until_ns, m.incarnation, m.wipe_epoch, l.holder AS lock_holder, l.token AS lock_token, r.rsn, r.flags ' +
-        'FROM meta m LEFT JOIN locks l ON l.key = ?1 LEFT JOIN records r ON r.key = ?2 WHERE m.id = 0',
+        'FROM meta m LEFT JOIN locks l ON l.key = ? LEFT JOIN records r ON r.key = ? WHERE m.id = 0',
     );
     this.insertLock = this.sql.prepare('INSERT INTO locks (key, holder, pid, expires_ns, token, pending_migration) VALUES (?, ?, ?, ?, ?, 0)');
-    this.setData = this.sql.prepare('UPDATE records SET data = ?2, flags = ?3 WHERE key = ?1');
+    // Plain '?' only: better-sqlite3 takes '?NNN' for a named parameter and refuses positional values.
+    this.setData = this.sql.prepare('UPDATE records SET data = ?, flags = ? WHERE key = ?');
     this.appendDeleted = this.sql.prepare('INSERT INTO deleted (key, rsn, epoch) VALUES (?, ?, ?)');
     this.release = this.sql.prepare('DELETE FROM locks WHERE key = ? AND token = ? AND pending_migration = 0');
     this.releaseMarked = this.sql.prepare("UPDATE locks SET holder = '', pid = 0, expires_ns = 0, token = 0 WHERE key = ? AND token = ? AND holder != ''");
@@ -116,7 +117,7 @@ export class SharedAccessDb {
       if (!this.fenceOk(v, nowNs())) return { ok: false, fallback: 'fence' };
       if (v.lock_holder === null || v.lock_holder === '' || v.lock_token !== token || v.rsn === null) return { ok: false, lockLost: true };
       const flags = data.length > 0 ? v.flags! & ~RecordFlags.AUTOMATIC : v.flags!;
-      this.setData.run(key, flags, data);
+      this.setData.run(data, flags, key);
       if (data.length === 0) this.appendDeleted.run(key, v.rsn, v.wipe_epoch);
       if (unlock && this.release.run(key, token).changes === 0) this.releaseMarked.run(key, token);
       return { ok: true };

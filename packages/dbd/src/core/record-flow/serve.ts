@@ -104,7 +104,11 @@ function serveElsewhere(ctx: Ctx, db: DbState, ks: KeyState, head: LocalWaiter |
     ctx.stats.inc('records_created');
     return true;
   }
-  if (ks.inflight !== undefined) return false; // a hand-over to us is in flight: wait for it
+  if (ks.inflight !== undefined) {
+    // A hand-over to us is in flight: wait for it, unless our call itself came back to us.
+    if (lmaster === ctx.pnn) passBouncedCall(ctx, ks, rec!);
+    return false;
+  }
   if (head.kind === 'call') {
     ks.waiters.shift();
     if (head.call.origin === ctx.pnn) return true; // our own stale call: the local waiters start a new one
@@ -114,6 +118,20 @@ function serveElsewhere(ctx: Ctx, db: DbState, ks: KeyState, head: LocalWaiter |
   }
   startCall(ctx, db, ks, callTarget(ctx, lmaster, rec));
   return false;
+}
+
+/**
+ * Our call in flight came back to us, the lmaster: it went to the dmaster we had recorded, the
+ * record moved on meanwhile, and that node redirected the call to the lmaster. Left in the queue
+ * behind our local waiters (who wait for this very call) it would wait for itself for ever, so
+ * send it on to the dmaster we have recorded now. (Found by the cluster harness: test/record-flow.)
+ */
+function passBouncedCall(ctx: Ctx, ks: KeyState, rec: StoredRecord): void {
+  const i = ks.waiters.findIndex((w) => w.kind === 'call' && w.call.origin === ctx.pnn && w.call.callId === ks.inflight!.callId);
+  if (i < 0) return;
+  const w = ks.waiters.splice(i, 1)[0] as CallWaiter;
+  ks.inflight!.to = rec.dmaster;
+  redirect(ctx, w, rec.dmaster);
 }
 
 /** Where a call starts (§2.1.3): the dmaster our copy names, else the lmaster; the lmaster asks the dmaster it recorded. */

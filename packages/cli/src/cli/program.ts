@@ -1,0 +1,104 @@
+// Command-line parsing of `ctdbng` (DESIGN §10) with commander: global options, one subcommand
+// per row of the command table. Parsing only: running is run.ts's job.
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { ArgSpec, CommandSpec } from '../commands/types.js';
+
+export type NodeTarget = number | 'all';
+
+export interface GlobalOptions {
+  json: boolean;
+  node: NodeTarget | undefined;
+  socket: string | undefined;
+  timeoutMs: number;
+}
+
+export type ParseResult =
+  | { kind: 'run'; spec: CommandSpec; args: string[]; globals: GlobalOptions }
+  /** Help or version was printed, or a usage error: exit with this code. */
+  | { kind: 'exit'; code: number };
+
+/** Exit status of a usage error (DESIGN §10). */
+export const exitUsage = 2;
+const pnnMax = 0xfffffffe;
+const timelimitSecondsDefault = 10;
+
+export function parseNodeTarget(v: string): NodeTarget {
+  if (v === 'all') return 'all';
+  if (!/^\d+$/.test(v) || Number(v) > pnnMax) throw new InvalidArgumentError('expected a PNN or "all"');
+  return Number(v);
+}
+
+function parseSeconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  return n;
+}
+
+function parseInteger(v: string): string {
+  const n = /^0x[0-9a-fA-F]+$/.test(v) ? Number.parseInt(v.slice(2), 16) : /^-?\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('expected an integer');
+  return String(n);
+}
+
+function argumentOf(a: ArgSpec): Argument {
+  const arg = new Argument(a.optional ? `[${a.name}]` : `<${a.name}>`, a.description ?? '');
+  if (a.choices !== undefined) arg.choices(a.choices);
+  if (a.integer) arg.argParser(parseInteger);
+  return arg;
+}
+
+/** commander's error text as one line: "unknown command 'x' (Did you mean y?)". */
+export function oneLine(text: string): string {
+  return text.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim();
+}
+
+export interface ProgramIo {
+  stdout(s: string): void;
+  stderr(s: string): void;
+}
+
+/** Where commander writes errors: held back until parse ends, so a bare `ctdbng` prints one line, not the help. */
+interface HeldErr extends ProgramIo {
+  held: string;
+}
+
+function baseProgram(io: HeldErr): Command {
+  return new Command('ctdbng')
+    .description('Control and inspect a ctdb-ng node (the dbd of $CTDBNG_BASE).')
+    .option('--json', 'print one JSON document', false)
+    .addOption(new Option('-n, --node <pnn|all>', 'address node PNN, or every node, through the local dbd').argParser(parseNodeTarget))
+    .option('--socket <path>', "dbd's client socket (default $CTDBNG_BASE/run/dbd.sock)")
+    .option('-T, --timelimit <seconds>', 'how long each request may take', parseSeconds, timelimitSecondsDefault)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => void (io.held += s),
+      outputError: (s, write) => write(`ctdbng: ${oneLine(s)}\n`),
+    });
+}
+
+export function parseCommandLine(argv: readonly string[], commands: readonly CommandSpec[], io: ProgramIo): ParseResult {
+  const errIo: HeldErr = { stdout: (t) => io.stdout(t), stderr: (t) => io.stderr(t), held: '' };
+  const program = baseProgram(errIo);
+  let selected: { spec: CommandSpec; args: string[] } | undefined;
+  for (const spec of commands) {
+    const sub = program.command(spec.name).description(spec.summary);
+    for (const a of spec.args) sub.addArgument(argumentOf(a));
+    sub.action(() => {
+      selected = { spec, args: sub.processedArgs.map((v: unknown) => (v === undefined ? '' : String(v))) };
+    });
+  }
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    const printedOnly = err.code === 'commander.helpDisplayed' || err.code === 'commander.version';
+    // 'commander.help' is commander showing the help for a missing command.
+    io.stderr(err.code === 'commander.help' ? 'ctdbng: missing command (see ctdbng --help)\n' : errIo.held);
+    return { kind: 'exit', code: printedOnly ? 0 : exitUsage };
+  }
+  if (selected === undefined) return { kind: 'exit', code: exitUsage };
+  const o = program.opts<{ json: boolean; node?: NodeTarget; socket?: string; timelimit: number }>();
+  const globals = { json: o.json, node: o.node, socket: o.socket, timeoutMs: Math.round(o.timelimit * 1000) };
+  return { kind: 'run', ...selected, globals };
+}

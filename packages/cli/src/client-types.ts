@@ -1,0 +1,73 @@
+// The slice of @ctdbng/client the CLI uses, typed structurally so the command modules can be
+// driven by a small fake in unit tests (STYLE §3: the CLI against a fake dbd). The real Client
+// and Db are assignable to these.
+
+export interface NodeOpts {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  pnn?: number;
+}
+
+export interface RecordHeader {
+  rsn: number | bigint;
+  dmaster: number;
+  flags: number;
+}
+
+export interface TraversedRecord {
+  key: Buffer;
+  header: RecordHeader;
+  data: Buffer;
+}
+
+export interface HeldRecord {
+  store(data: Buffer, o?: { unlock?: boolean }): Promise<unknown>;
+  delete(o?: { unlock?: boolean }): Promise<unknown>;
+  unlock(): Promise<unknown>;
+}
+
+export interface CliDb {
+  readonly id: number;
+  readonly name: string;
+  readonly persistent: boolean;
+  fetch(key: Buffer): Promise<{ found: boolean; header?: RecordHeader; data: Buffer }>;
+  fetchLock(key: Buffer): Promise<HeldRecord>;
+  traverse(o?: { local?: boolean }): AsyncIterable<TraversedRecord>;
+}
+
+export interface NodeMapEntry {
+  pnn: number;
+  address: string;
+  flags: string[];
+}
+
+export interface DbMapEntry {
+  id: number;
+  name: string;
+  persistent: boolean;
+  path: string;
+}
+
+export interface TunableInfo {
+  name: string;
+  value: number;
+  unit: string;
+  doc: string;
+  defaultValue: number;
+}
+
+export interface CliClient {
+  readonly pnn: number;
+  close(): Promise<unknown> | void;
+  ping(o?: NodeOpts): Promise<{ pnn: number; uptimeMs: number; rttMs: number }>;
+  attach(name: string, o?: { persistent?: boolean }): Promise<CliDb>;
+  getDbMap(o?: NodeOpts): Promise<DbMapEntry[]>;
+  getPnn(o?: NodeOpts): Promise<number>;
+  getNodeMap(o?: NodeOpts): Promise<{ pnn: number; nodes: NodeMapEntry[] }>;
+  getVnnMap(o?: NodeOpts): Promise<{ generation: number; pnns: number[] }>;
+  setVnnMap(map: { generation: number; pnns: number[] }, o?: NodeOpts): Promise<unknown>;
+  getTunable(name: string, o?: NodeOpts): Promise<number>;
+  setTunable(name: string, value: number, o?: NodeOpts): Promise<unknown>;
+  listTunables(o?: NodeOpts): Promise<TunableInfo[]>;
+  statistics(o?: NodeOpts): Promise<{ pnn: number; counters: Record<string, number> }>;
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// `ctdbng-cluster up | down | status | kill`: the local cluster launcher (DESIGN §11).
+// Exit 0 ok, 1 failure, 2 usage error. See packages/cli/README.md.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { LogLevel } from '@ctdbng/common';
+import { oneLine } from './cli/program.js';
+import { ClusterError, down, killDaemon, notReadyReport, up, type UpResult } from './cluster/cluster.js';
+import { clusterBase, nodeAddress, nodeDir, parseTunablesSpec, tunablesFileText } from './cluster/layout.js';
+import { NodeNotReadyError, tailLines } from './cluster/readiness.js';
+import { clusterStatus, statusText } from './cluster/status.js';
+
+function intArg(what: string, min: number, max: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`expected ${what} in ${min}..${max}`);
+    return n;
+  };
+}
+
+interface UpFlags {
+  nodes: number;
+  base?: string;
+  fresh: boolean;
+  foreground: boolean;
+  portBase?: number;
+  tunables?: string;
+  logLevel: LogLevel;
+}
+
+function tunablesText(flags: UpFlags): string {
+  if (flags.tunables !== undefined) return readFileSync(flags.tunables, 'utf8');
+  const spec = process.env['CTDBNG_CLUSTER_TUNABLES'];
+  return spec === undefined ? '' : tunablesFileText(parseTunablesSpec(spec));
+}
+
+function upReport(r: UpResult): string {
+  const verb = r.alreadyRunning ? 'already running, checked' : 'up';
+  const head = `ctdbng-cluster: ${r.nodes} node(s) ${verb} in ${r.elapsedMs} ms (generation ${r.generation}), base ${r.base}`;
+  const rows = Array.from({ length: r.nodes }, (_, p) =>
+    `node ${p}: ${nodeAddress(p).padEnd(11)} CTDBNG_BASE=${nodeDir(r.base, p)} npx ctdbng status   (logs in ${nodeDir(r.base, p)}/log)`);
+  return [head, ...rows, `stop it with: npx ctdbng-cluster down --base ${r.base}`, ''].join('\n');
+}
+
+async function runUp(flags: UpFlags): Promise<void> {
+  const base = clusterBase(flags.base);
+  try {
+    const r = await up({
+      base, nodes: flags.nodes, fresh: flags.fresh, tunablesText: tunablesText(flags), logLevel: flags.logLevel,
+      ...(flags.portBase !== undefined ? { portBase: flags.portBase } : {}),
+    });
+    process.stdout.write(upReport(r));
+  } catch (err) {
+    if (err instanceof NodeNotReadyError) throw new ClusterError(notReadyReport(base, err, tailLines));
+    throw err;
+  }
+  if (flags.foreground) await untilSignalled(base);
+}
+
+/** `--foreground` (npm start): stay until SIGINT, SIGTERM or SIGHUP, then take the cluster down. */
+function untilSignalled(base: string): Promise<void> {
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  return new Promise((resolve) => {
+    const stop = (): void => {
+      process.stdout.write('ctdbng-cluster: stopping\n');
+      void down(base).finally(() => {
+        clearInterval(keepAlive);
+        resolve();
+      });
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    process.once('SIGHUP', stop);
+  });
+}
+
+function program(): Command {
+  const p = new Command('ctdbng-cluster')
+    .description('Run a local ctdb-ng cluster: N nodes on 127.0.0.1..N, each under a supervisor.')
+    .exitOverride()
+    .configureOutput({ outputError: (s, write) => write(`ctdbng-cluster: ${oneLine(s)}\n`) });
+  p.command('up')
+    .description('start N nodes and wait until every node answers with the full vnnmap')
+    .option('-n, --nodes <N>', 'number of nodes', intArg('a node count', 1, 254), 3)
+    .option('--base <dir>', 'cluster directory (default $CTDBNG_CLUSTER_BASE or /tmp/ctdbng-cluster)')
+    .option('--fresh', 'take down and remove an existing cluster in the base first', false)
+    .option('--foreground', 'stay running; on SIGINT/SIGTERM take the cluster down', false)
+    .option('--port-base <P>', 'node port P, recoverd P+1, metrics P+2..P+4', intArg('a port', 1, 65530))
+    .option('--tunables <file>', 'ctdbng.tunables for every node (default: $CTDBNG_CLUSTER_TUNABLES "Name=v ...")')
+    .addOption(new Option('--log-level <level>', 'daemon log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
+    .action((flags: UpFlags) => runUp(flags));
+  p.command('down')
+    .description('stop every node of the cluster')
+    .option('--base <dir>', 'cluster directory')
+    .action((flags: { base?: string }) => down(clusterBase(flags.base)));
+  p.command('status')
+    .description('show supervisor, daemons and ping of each node')
+    .option('--base <dir>', 'cluster directory')
+    .option('--json', 'print one JSON document', false)
+    .action(async (flags: { base?: string; json: boolean }) => {
+      const base = clusterBase(flags.base);
+      const nodes = await clusterStatus(base);
+      process.stdout.write(flags.json ? `${JSON.stringify({ base, nodes })}\n` : statusText(base, nodes));
+    });
+  p.command('kill')
+    .description('SIGKILL one daemon of a node (fault injection: the supervisor restarts it)')
+    .argument('<pnn>', 'node', intArg('a PNN', 0, 253))
+    .argument('<daemon>', 'daemon name (dbd)')
+    .option('--base <dir>', 'cluster directory')
+    .action((pnn: number, daemon: string, flags: { base?: string }) => {
+      const pid = killDaemon(clusterBase(flags.base), pnn, daemon);
+      process.stdout.write(`killed ${daemon} of node ${pnn} (pid ${pid})\n`);
+    });
+  return p;
+}
+
+async function main(): Promise<number> {
+  try {
+    await program().parseAsync(process.argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
+    process.stderr.write(`ctdbng-cluster: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+process.exit(await main());

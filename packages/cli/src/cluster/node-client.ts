@@ -1,0 +1,42 @@
+// Reaching a node's dbd from the launcher and the supervisor: wait for its socket, connect the
+// client library directly (no CLI processes), poll with short intervals (DESIGN §11: speed).
+import { existsSync } from 'node:fs';
+import type { Client } from '@ctdbng/client';
+import { nodePaths } from './paths.js';
+import { sleepMs } from './sleep.js';
+
+export { sleepMs } from './sleep.js';
+
+/** Poll interval while waiting for a daemon. */
+export const pollIntervalMs = 20;
+/** Hello timeout of one connection attempt; the socket file exists by then. */
+const connectAttemptTimeoutMs = 1_000;
+/** Timeout of one request while polling. */
+export const pollRequestTimeoutMs = 500;
+
+/** One attempt: a connected client whose dbd answered Ping, or undefined. */
+export async function tryConnect(dir: string, name: string): Promise<Client | undefined> {
+  if (!existsSync(nodePaths.socket(dir))) return undefined;
+  let client: Client | undefined;
+  try {
+    // Loaded on first use: the launcher starts the supervisors while the client library loads.
+    const { connect } = await import('@ctdbng/client');
+    client = await connect({ base: dir, name, timeoutMs: connectAttemptTimeoutMs });
+    await client.ping({ timeoutMs: pollRequestTimeoutMs });
+    return client;
+  } catch {
+    // Not up yet (or restarting): the caller polls again.
+    await client?.close().catch(() => undefined);
+    return undefined;
+  }
+}
+
+/** Polls until the node's dbd answers Ping; undefined when `signal` aborts or the deadline passes. */
+export async function connectWhenUp(dir: string, name: string, signal: AbortSignal, deadlineMs: number): Promise<Client | undefined> {
+  while (!signal.aborted && Date.now() < deadlineMs) {
+    const client = await tryConnect(dir, name);
+    if (client !== undefined) return client;
+    await sleepMs(pollIntervalMs, signal);
+  }
+  return undefined;
+}

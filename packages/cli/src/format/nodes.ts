@@ -1,0 +1,93 @@
+// Node-level output (DESIGN §10): status, listnodes, pnn, ping, getvnnmap, in ctdb's text formats
+// (ctdb/tools/ctdb.c print_nodemap, print_status) and the JSON shapes the tests depend on.
+import type { NodeMapEntry } from '../client-types.js';
+
+export interface VnnMapView {
+  generation: number;
+  pnns: number[];
+}
+
+export interface StatusView {
+  pnn: number;
+  nodes: NodeMapEntry[];
+  vnnmap: VnnMapView;
+  /** The recovery leader; null until the recovery daemon exists. */
+  leader: number | null;
+}
+
+export interface StatusJson {
+  pnn: number;
+  generation: number;
+  leader: number | null;
+  vnnmap: number[];
+  nodes: { pnn: number; address: string; flags: string[] }[];
+}
+
+/** A node without flags is OK (ctdb's pretty_print_flags). */
+export function nodeFlags(n: NodeMapEntry): string[] {
+  return n.flags.length === 0 ? ['OK'] : [...n.flags];
+}
+
+function isDeleted(n: NodeMapEntry): boolean {
+  return n.flags.includes('DELETED');
+}
+
+export function statusJson(s: StatusView): StatusJson {
+  return {
+    pnn: s.pnn,
+    generation: s.vnnmap.generation,
+    leader: s.leader,
+    vnnmap: [...s.vnnmap.pnns],
+    nodes: s.nodes.map((n) => ({ pnn: n.pnn, address: n.address, flags: nodeFlags(n) })),
+  };
+}
+
+export function nodemapLines(nodes: readonly NodeMapEntry[], thisPnn: number): string[] {
+  const deleted = nodes.filter(isDeleted).length;
+  const head = deleted === 0 ? `Number of nodes:${nodes.length}` : `Number of nodes:${nodes.length} (including ${deleted} deleted nodes)`;
+  const rows = nodes
+    .filter((n) => !isDeleted(n))
+    .map((n) => `pnn:${n.pnn} ${n.address.padEnd(16)} ${nodeFlags(n).join('|')}${n.pnn === thisPnn ? ' (THIS NODE)' : ''}`);
+  return [head, ...rows];
+}
+
+export function vnnmapLines(v: VnnMapView): string[] {
+  // Generation 0 is "no generation yet" (ctdb prints INVALID for its invalid generation).
+  const gen = v.generation === 0 ? 'Generation:INVALID' : `Generation:${v.generation}`;
+  return [gen, `Size:${v.pnns.length}`, ...v.pnns.map((p, i) => `hash:${i} lmaster:${p}`)];
+}
+
+export function statusText(s: StatusView): string {
+  const leader = s.leader === null ? 'Leader:UNKNOWN' : `Leader:${s.leader}`;
+  return lines([...nodemapLines(s.nodes, s.pnn), ...vnnmapLines(s.vnnmap), leader]);
+}
+
+export function vnnmapJson(v: VnnMapView): { generation: number; vnnmap: number[] } {
+  return { generation: v.generation, vnnmap: [...v.pnns] };
+}
+
+export function vnnmapText(v: VnnMapView): string {
+  return lines(vnnmapLines(v));
+}
+
+/** listnodes: the address of every node that is not deleted, one a line. */
+export function listnodesJson(nodes: readonly NodeMapEntry[]): { nodes: { pnn: number; address: string }[] } {
+  return { nodes: nodes.filter((n) => !isDeleted(n)).map((n) => ({ pnn: n.pnn, address: n.address })) };
+}
+
+export function listnodesText(nodes: readonly NodeMapEntry[]): string {
+  return lines(nodes.filter((n) => !isDeleted(n)).map((n) => n.address));
+}
+
+export function pingText(p: { pnn: number; rttMs: number }): string {
+  return `response from ${p.pnn} time=${(p.rttMs / 1000).toFixed(6)} sec\n`;
+}
+
+export function pingJson(p: { pnn: number; rttMs: number }): { pnn: number; rttMs: number } {
+  return { pnn: p.pnn, rttMs: p.rttMs };
+}
+
+/** Lines joined, each ending with a newline; no lines is no output. */
+export function lines(ls: readonly string[]): string {
+  return ls.length === 0 ? '' : `${ls.join('\n')}\n`;
+}

@@ -1,0 +1,99 @@
+// A fake dbd seen through the client API, seeded from a small description (STYLE §3: the CLI
+// against a fake dbd). Records are per db; `local` traverses also return tombstones.
+import type { CliClient, CliDb, DbMapEntry, NodeOpts, TraversedRecord } from '../src/client-types.js';
+import type { CtdbngIo } from '../src/cli/run.js';
+
+export interface FakeSeed {
+  pnn?: number;
+  nodes?: { pnn: number; address: string; flags: string[] }[];
+  generation?: number;
+  vnnmap?: number[];
+  dbs?: (DbMapEntry & { records?: TraversedRecord[] })[];
+  tunables?: Record<string, number>;
+  /** Nodes whose controls fail with this error (for -n). */
+  failingPnns?: number[];
+}
+
+export class FakeError extends Error {
+  readonly codeName = 'ERR_NODE_UNREACHABLE';
+}
+
+export interface FakeClient extends CliClient {
+  calls: { method: string; pnn: number | undefined }[];
+  closed: boolean;
+  stored: Map<string, Buffer | null>;
+}
+
+function rec(key: string, data: string, rsn = 1, dmaster = 0, flags = 0): TraversedRecord {
+  return { key: Buffer.from(key), header: { rsn, dmaster, flags }, data: Buffer.from(data) };
+}
+export { rec };
+
+export function fakeClient(seed: FakeSeed): FakeClient {
+  const nodes = seed.nodes ?? [0, 1, 2].map((p) => ({ pnn: p, address: `127.0.0.${p + 1}`, flags: ['OK'] }));
+  const calls: FakeClient['calls'] = [];
+  const stored = new Map<string, Buffer | null>();
+  const at = (method: string, o?: NodeOpts): number => {
+    calls.push({ method, pnn: o?.pnn });
+    if (o?.pnn !== undefined && seed.failingPnns?.includes(o.pnn)) throw new FakeError(`node ${o.pnn} is unreachable`);
+    return o?.pnn ?? seed.pnn ?? 0;
+  };
+  const dbOf = (d: DbMapEntry & { records?: TraversedRecord[] }): CliDb => ({
+    id: d.id,
+    name: d.name,
+    persistent: d.persistent,
+    fetch: async (key) => {
+      const r = d.records?.find((x) => x.key.equals(key) && x.data.length > 0);
+      return r === undefined ? { found: false, data: Buffer.alloc(0) } : { found: true, header: r.header, data: r.data };
+    },
+    fetchLock: async (key) => ({
+      store: async (data: Buffer) => void stored.set(`${d.name}/${key.toString()}`, data),
+      delete: async () => void stored.set(`${d.name}/${key.toString()}`, null),
+      unlock: async () => undefined,
+    }),
+    traverse: async function* (o) {
+      for (const r of d.records ?? []) if (o?.local || r.data.length > 0) yield r;
+    },
+  });
+  const client: FakeClient = {
+    pnn: seed.pnn ?? 0,
+    calls,
+    closed: false,
+    stored,
+    close: async () => void (client.closed = true),
+    ping: async (o) => ({ pnn: at('ping', o), uptimeMs: 1000, rttMs: 0.25 }),
+    attach: async (name, o) => {
+      const d = seed.dbs?.find((x) => x.name === name) ?? { id: 0x1234, name, persistent: o?.persistent ?? false, path: `/db/${name}` };
+      return dbOf(d);
+    },
+    getDbMap: async (o) => (at('getDbMap', o), (seed.dbs ?? []).map(({ records: _r, ...d }) => d)),
+    getPnn: async (o) => at('getPnn', o),
+    getNodeMap: async (o) => ({ pnn: at('getNodeMap', o), nodes }),
+    getVnnMap: async (o) => (at('getVnnMap', o), { generation: seed.generation ?? 77, pnns: seed.vnnmap ?? [0, 1, 2] }),
+    setVnnMap: async (_m, o) => void at('setVnnMap', o),
+    getTunable: async (name, o) => (at('getTunable', o), seed.tunables?.[name] ?? 5),
+    setTunable: async (_n, _v, o) => void at('setTunable', o),
+    listTunables: async (o) => (at('listTunables', o), Object.entries(seed.tunables ?? {}).map(([name, value]) => ({ name, value, unit: 's', doc: 'd', defaultValue: value }))),
+    statistics: async (o) => ({ pnn: at('statistics', o), counters: { client_requests: 3, migrations_in: 0 } }),
+  };
+  return client;
+}
+
+export interface CapturedIo extends CtdbngIo {
+  out: string;
+  err: string;
+}
+
+/** An io whose socket check passes (--socket points at an existing file) and whose connect returns `client`. */
+export function captureIo(client: CliClient, stderrIsTty = false): CapturedIo {
+  const io: CapturedIo = {
+    out: '',
+    err: '',
+    stdout: (s) => void (io.out += s),
+    stderr: (s) => void (io.err += s),
+    env: { CTDBNG_BASE: '/nonexistent-ctdbng-base' },
+    stderrIsTty,
+    connect: async () => client,
+  };
+  return io;
+}

@@ -1,0 +1,90 @@
+// Shared local access, client side (DESIGN §2.2). With `sharedAccess: true` and dbd on this host,
+// the client opens this node's SQLite file of a volatile db and locks, stores and unlocks records
+// it is dmaster of without any message to dbd. Every other case falls back to dbd: the record is
+// elsewhere, locked or marked, the db frozen, the fence (lease, incarnation) failed, the file busy
+// or unreadable. A fallback after a shared lock keeps the token: dbd accepts any lock row holding it.
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { SharedAccessDb, StoreBusyError, type RecordHeader } from '@ctdbng/store';
+
+export type SharedLock =
+  | { ok: true; header: RecordHeader; data: Buffer; token: number; leaseMs: number }
+  | { ok: false };
+
+/** 'fallback': send the same operation, with the same token, to dbd. */
+export type SharedWrite = 'ok' | 'fallback' | 'lockLost';
+
+/** The open db files of one client, one handle per db, opened on first use. */
+export class SharedAccess {
+  private readonly handles = new Map<number, SharedAccessDb | null>();
+
+  private constructor(private readonly pnn: number, private readonly incarnation: number) {}
+
+  /** Shared access applies only when asked for and dbd runs on this host (same files, same clock). */
+  static forConnection(wanted: boolean, dbdHost: string, pnn: number, incarnation: number): SharedAccess | undefined {
+    if (!wanted || dbdHost === '' || dbdHost !== hostname()) return undefined;
+    return new SharedAccess(pnn, incarnation);
+  }
+
+  /** The handle of a volatile db's file, or undefined when the file cannot be used. */
+  handle(dbId: number, path: string): SharedAccessDb | undefined {
+    const known = this.handles.get(dbId);
+    if (known !== undefined) return known ?? undefined;
+    const opened = this.open(path);
+    this.handles.set(dbId, opened);
+    return opened ?? undefined;
+  }
+
+  private open(path: string): SharedAccessDb | null {
+    if (path === '' || !existsSync(path)) return null;
+    try {
+      return new SharedAccessDb(path, this.pnn, this.incarnation, process.pid);
+    } catch {
+      // A file we cannot open (permissions, not a db yet): every operation goes through dbd.
+      return null;
+    }
+  }
+
+  close(): void {
+    for (const h of this.handles.values()) h?.close();
+    this.handles.clear();
+  }
+}
+
+function nowNs(): number {
+  return Number(process.hrtime.bigint());
+}
+
+/** Step 1 (lock). Busy counts as a fallback: dbd waits for the file with its own retries. */
+export function sharedLock(sa: SharedAccessDb, key: Buffer): SharedLock {
+  try {
+    const r = sa.lock(key);
+    if (!r.ok) return { ok: false };
+    const leaseMs = Math.max(0, (r.expiresNs - nowNs()) / 1e6);
+    return { ok: true, header: r.header, data: r.data, token: r.token, leaseMs };
+  } catch (err) {
+    if (err instanceof StoreBusyError) return { ok: false };
+    throw err;
+  }
+}
+
+/** Step 2 (store, or delete with empty data). */
+export function sharedStore(sa: SharedAccessDb, key: Buffer, token: number, data: Buffer, unlock: boolean): SharedWrite {
+  return sharedWrite(() => sa.store(key, token, data, unlock));
+}
+
+/** Step 3 (unlock). */
+export function sharedUnlock(sa: SharedAccessDb, key: Buffer, token: number): SharedWrite {
+  return sharedWrite(() => sa.unlock(key, token));
+}
+
+function sharedWrite(step: () => ReturnType<SharedAccessDb['store']>): SharedWrite {
+  try {
+    const r = step();
+    if (r.ok) return 'ok';
+    return 'lockLost' in r ? 'lockLost' : 'fallback';
+  } catch (err) {
+    if (err instanceof StoreBusyError) return 'fallback';
+    throw err;
+  }
+}

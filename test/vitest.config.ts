@@ -1,0 +1,43 @@
+// The one vitest config (npm test = vitest run --config test/vitest.config.ts). It lives in test/
+// because the repository root holds only package.json, tsconfig.json, README.md and directories.
+// Two projects (STYLE §3):
+//   unit         packages/*/test/**/*.test.ts — one behaviour each, files run in parallel;
+//   integration  test/**/*.test.ts — multi-process scenarios and the simulation, one file at a
+//                time (they start daemons and bind ports), with long timeouts.
+// Tests import @ctdbng/* through the workspace links in node_modules, i.e. the built dist/ of each
+// package: `npm test` builds first (pretest). Run one project: npm test -- --project unit.
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export default defineConfig({
+  test: {
+    root: repoRoot,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          root: repoRoot,
+          include: ['packages/*/test/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 10_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          root: repoRoot,
+          include: ['test/**/*.test.ts'],
+          environment: 'node',
+          // No passWithNoTests: while test/ holds no test file, the unit project's files keep
+          // `npm test` green (vitest fails only when the whole run finds no file).
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
