@@ -139,6 +139,26 @@ export class NodesMismatchError extends CtdbngError {
   override name = 'NodesMismatchError';
   constructor(message: string, options?: ErrorOptions) { super(ErrorCode.ERR_NODES_MISMATCH, message, options); }
 }
+/** ERR_STALE_TERM: A recovery control from a deposed leader (lower term). */
+export class StaleTermError extends CtdbngError {
+  override name = 'StaleTermError';
+  constructor(message: string, options?: ErrorOptions) { super(ErrorCode.ERR_STALE_TERM, message, options); }
+}
+/** ERR_BANNED: The node is banned. */
+export class BannedError extends CtdbngError {
+  override name = 'BannedError';
+  constructor(message: string, options?: ErrorOptions) { super(ErrorCode.ERR_BANNED, message, options); }
+}
+/** ERR_STOPPED: The node is stopped. */
+export class StoppedError extends CtdbngError {
+  override name = 'StoppedError';
+  constructor(message: string, options?: ErrorOptions) { super(ErrorCode.ERR_STOPPED, message, options); }
+}
+/** ERR_NOT_LEADER: This recovery daemon is not the leader. */
+export class NotLeaderError extends CtdbngError {
+  override name = 'NotLeaderError';
+  constructor(message: string, options?: ErrorOptions) { super(ErrorCode.ERR_NOT_LEADER, message, options); }
+}
 
 /** The typed error for an Error reply. Codes this build does not know become UnspecifiedError. */
 export function errorFromReply(code: number, message: string): CtdbngError {
@@ -176,6 +196,10 @@ function errorFromKnown(code: ErrorCode, message: string): CtdbngError {
     case ErrorCode.ERR_SHUTTING_DOWN: return new ShuttingDownError(message);
     case ErrorCode.ERR_INTERNAL: return new InternalError(message);
     case ErrorCode.ERR_NODES_MISMATCH: return new NodesMismatchError(message);
+    case ErrorCode.ERR_STALE_TERM: return new StaleTermError(message);
+    case ErrorCode.ERR_BANNED: return new BannedError(message);
+    case ErrorCode.ERR_STOPPED: return new StoppedError(message);
+    case ErrorCode.ERR_NOT_LEADER: return new NotLeaderError(message);
     default: return assertNever(code, 'error code');
   }
 }

@@ -26,6 +26,24 @@ export const TUNABLES = [
     doc: 'Seconds between keepalives on a node link.' },
   { name: 'KeepaliveLimit', key: 'keepaliveLimitCount', unit: 'count', default: 5, min: 1, max: 1000,
     doc: 'Keepalive intervals without traffic after which a node link counts as down.' },
+  { name: 'RecoverInterval', key: 'recoverIntervalMs', unit: 'ms', default: 1000, min: 50, max: 60_000,
+    doc: 'How often the leader checks that node map, flags, vnnmap, generation and dbs agree everywhere (§5.2).' },
+  { name: 'RecoveryDrainTimeout', key: 'recoveryDrainTimeoutMs', unit: 'ms', default: 5000, min: 0, max: 600_000,
+    doc: 'How long a freeze waits for record locks to be released before it breaks them (§5.3.1).' },
+  { name: 'RecoveryTimeout', key: 'recoveryTimeoutMs', unit: 'ms', default: 30_000, min: 100, max: 600_000,
+    doc: 'How long one recovery control (freeze, pull page, push batch, thaw) may take before the step fails.' },
+  { name: 'RecoveryBanCount', key: 'recoveryBanCount', unit: 'count', default: 3, min: 1, max: 1000,
+    doc: 'Recovery steps a node may fail in a row before the leader bans it (§5.3.4).' },
+  { name: 'RecoveryBanPeriod', key: 'recoveryBanPeriodSeconds', unit: 's', default: 300, min: 1, max: 86_400,
+    doc: 'Seconds a node stays banned.' },
+  { name: 'RerecoveryTimeout', key: 'rerecoveryTimeoutMs', unit: 'ms', default: 500, min: 0, max: 600_000,
+    doc: 'Least time between the end of one recovery and the start of the next one.' },
+  { name: 'LeaderTimeout', key: 'leaderTimeoutMs', unit: 'ms', default: 2000, min: 100, max: 600_000,
+    doc: 'A node that hears no leader broadcast for this long starts an election; one that sees no majority this long turns inactive (§5.1).' },
+  { name: 'LeaderBroadcastInterval', key: 'leaderBroadcastIntervalMs', unit: 'ms', default: 250, min: 10, max: 60_000,
+    doc: 'How often the leader announces itself to every node.' },
+  { name: 'ClusterLockTimeout', key: 'clusterLockTimeoutMs', unit: 'ms', default: 5000, min: 100, max: 600_000,
+    doc: 'How long a newly elected leader waits for the cluster lock helper to print 0 before giving up leadership.' },
   { name: 'ControlTimeout', key: 'controlTimeoutMs', unit: 'ms', default: 10_000, min: 100, max: 600_000,
     doc: 'How long a control forwarded to another node (-n PNN), an attach, or a traverse page waits for its answer.' },
   { name: 'TraverseBatchRecords', key: 'traverseBatchRecordsCount', unit: 'count', default: 1000, min: 1, max: 1000,
@@ -62,6 +80,9 @@ export function defaultTunables(): TunableValues {
 export function checkTunableRelations(t: TunableValues): string | undefined {
   if (t.sharedAccessLeaseMs >= t.keepaliveIntervalSeconds * 1000 * t.keepaliveLimitCount) {
     return 'SharedAccessLease must be shorter than KeepaliveInterval × KeepaliveLimit (§2.2)';
+  }
+  if (t.leaderBroadcastIntervalMs * 2 > t.leaderTimeoutMs) {
+    return 'LeaderBroadcastInterval must be at most half of LeaderTimeout (§5.1)';
   }
   return undefined;
 }

@@ -5,7 +5,7 @@
 // virtual: timers fire only in advance(). Not a test file: scenario tests import it.
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
-import { bodyOf, decodeEnvelope, encodeEnvelope, errorCodeName, type Body, type BodyOf, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
+import { bodyOf, type ctdbng, decodeEnvelope, encodeEnvelope, errorCodeName, type Body, type BodyOf, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
 import { defaultTunables, parseNodesFile, silentLogger, type NodesFile, type TunableValues } from '@ctdbng/common';
 import { DbFile, type DbIdentity, type StoredRecord } from '@ctdbng/store';
 import { DbdCore } from '../src/core/dbd-core.js';
@@ -110,6 +110,8 @@ export class Cluster {
   private readonly queues = new Map<string, Delivery[]>();
   private readonly dropped = new Set<string>();
   private readonly timers: Map<string, { due: number; order: number }>[] = [];
+  /** Events each core published (link changes, freeze/thaw, recovery wanted). */
+  readonly events: ctdbng.v1.DbdEvent.$Properties[][] = [];
   private readonly pending = new Map<string, Pending>();
   private seq = 0;
   private nextRequestId = 1;
@@ -122,6 +124,7 @@ export class Cluster {
     this.now = opts.clockStartNs ?? startNs;
     for (let pnn = 0; pnn < n; pnn++) {
       this.timers.push(new Map());
+      this.events.push([]);
       const cfg = { pnn, nodes: this.nodes, host: hostOf(pnn), tunables: { ...this.tunables }, log: silentLogger() };
       this.cores.push(new DbdCore(cfg, this.ioFor(pnn)));
     }
@@ -150,6 +153,7 @@ export class Cluster {
       openDb: (identity: DbIdentity) =>
         DbFile.open(this.opts.dir === undefined ? ':memory:' : join(this.opts.dir, `${identity.name}.${identity.pnn}.sqlite`), identity),
       randomU32: () => 1 + this.rng.int(2 ** 32 - 2),
+      publish: (event) => this.events[pnn]!.push(event),
     };
   }
 

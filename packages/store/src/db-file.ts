@@ -53,10 +53,50 @@ export class DbFile {
     return new DbFile(path, identity, sql);
   }
 
+  /** An open recovery push (§5.3.2): every write joins its transaction until commit or abort. */
+  private pushing = false;
+
   /** Runs fn in one BEGIN IMMEDIATE transaction, retrying while another process writes. */
   tx<T>(fn: () => T): T {
+    if (this.pushing) return fn();
     const run = this.sql.transaction(fn);
     return retryBusy(() => run.immediate());
+  }
+
+  get pushOpen(): boolean {
+    return this.pushing;
+  }
+
+  /**
+   * Starts replacing the db's contents (recovery push, §5.3.2): one transaction holds the wipe,
+   * every batch and the meta update, so readers see the old contents or the new, never a mix,
+   * and an aborted push leaves the old contents. The vacuum feed is kept (its cursor lives on).
+   */
+  beginPush(): void {
+    if (this.pushing) this.abortPush();
+    retryBusy(() => this.sql.exec('BEGIN IMMEDIATE'));
+    this.pushing = true;
+    this.records.wipe();
+    this.locks.wipe();
+  }
+
+  /** Adds pushed records; bumpRsn: this node is the new dmaster, its copies get rsn + 1 (§2.1.5). */
+  pushRecords(records: readonly { key: Uint8Array; rsn: number; dmaster: number; flags: number; data: Uint8Array }[], bumpRsn: boolean): void {
+    if (!this.pushing) throw new Error('pushRecords without beginPush');
+    for (const r of records) this.records.put(r.key, { rsn: bumpRsn ? r.rsn + 1 : r.rsn, dmaster: r.dmaster, flags: r.flags }, r.data);
+  }
+
+  commitPush(generation: number): void {
+    if (!this.pushing) throw new Error('commitPush without beginPush');
+    this.meta.set({ generation, valid: 1 });
+    this.sql.exec('COMMIT');
+    this.pushing = false;
+  }
+
+  abortPush(): void {
+    if (!this.pushing) return;
+    this.pushing = false;
+    if (this.sql.inTransaction) this.sql.exec('ROLLBACK');
   }
 
   /** Takes the record lock if nobody holds it; returns the record as it is under the lock. */

@@ -5,6 +5,7 @@ import type { DbdCore } from './dbd-core.js';
 import type { DbState } from './databases.js';
 import { controls, isControl } from './controls.js';
 import { keyStateOf } from './record-flow/key-state.js';
+import { isRecoveryControl, recoveryControls } from './recovery-support/recovery-controls.js';
 
 type Reply = (body: EnvelopeInit) => void;
 
@@ -30,6 +31,7 @@ export function handleClientRequest(core: DbdCore, clientId: string, env: Envelo
     if (target !== null && target !== undefined && target !== core.ctx.pnn) return core.forwarder.forward(target, env, reply);
     return controls[body]!(core, env, reply);
   }
+  if (isRecoveryControl(body)) return recoveryControls[body]!(core, env, reply);
   switch (body) {
     case 'hello': {
       const h = bodyOf(env, 'hello');
@@ -77,6 +79,8 @@ function lockOrFetch(core: DbdCore, clientId: string, env: Envelope, body: 'fetc
   const req = body === 'fetchLock' ? bodyOf(env, 'fetchLock') : bodyOf(env, 'fetch');
   const t = recordTarget(core, req.dbId, req.key);
   if (!('db' in t)) return reply(t);
+  const refused = core.ctx.status.refusal(core.io.nowNs());
+  if (refused !== undefined) return reply(refused);
   const ks = keyStateOf(t.db.keys, t.key);
   if (ks.waiters.length >= core.ctx.tunables.lockWaitersMaxCount) {
     return reply(err(ErrorCode.ERR_BUSY, `${ks.waiters.length} requests wait for this record`));

@@ -3,14 +3,18 @@
 import { bodyOf, ErrorCode, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
 import { TunableError, TUNABLES, setTunable, tunableRow } from '@ctdbng/common';
 import type { Ctx } from './ctx.js';
+import type { Freezer } from './recovery-support/freeze.js';
 
 export type Reply = (body: EnvelopeInit) => void;
 
 export interface ControlDeps {
   ctx: Ctx;
+  freezer: Freezer;
   /** Installs a vnnmap and generation (the step recovery performs, §5.3.3). */
   setVnnMap(generation: number, pnns: number[]): void;
 }
+
+export const unbanTimerId = 'unban';
 
 type Handler = (d: ControlDeps, env: Envelope, reply: Reply) => void;
 
@@ -18,8 +22,18 @@ function bad(reply: Reply, code: ErrorCode, message: string): void {
   reply({ error: { code, message } });
 }
 
+function ownFlags(ctx: Ctx): string[] {
+  const st = ctx.status;
+  const flags: string[] = [];
+  if (st.banned(ctx.io.nowNs())) flags.push('BANNED');
+  if (st.stopped) flags.push('STOPPED');
+  if (st.inactive || flags.length > 0) flags.push('INACTIVE');
+  return flags.length > 0 ? flags : ['OK'];
+}
+
 function nodeFlags(ctx: Ctx, pnn: number, deleted: boolean): string[] {
   if (deleted) return ['DELETED'];
+  if (pnn === ctx.pnn) return ownFlags(ctx);
   if (pnn === ctx.pnn || ctx.linksUp.has(pnn)) return ctx.vnn.generation === 0 || ctx.isMember(pnn) ? ['OK'] : ['INACTIVE'];
   return ['DISCONNECTED'];
 }
@@ -73,6 +87,50 @@ export const controls: Record<string, Handler> = {
       },
     }),
   getStatistics: ({ ctx }, _env, reply) => reply({ statistics: { pnn: ctx.pnn, counters: ctx.stats.snapshot() } }),
+  getNodeState: ({ ctx }, _env, reply) => {
+    const st = ctx.status;
+    const now = ctx.io.nowNs();
+    const dbs = ctx.dbs.all();
+    reply({
+      nodeState: {
+        pnn: ctx.pnn, incarnation: ctx.incarnation, generation: ctx.vnn.generation, vnnmap: ctx.vnn.pnns,
+        stopped: st.stopped, banned: st.banned(now), banRemainingSeconds: Math.max(0, Math.ceil((st.bannedUntilNs - now) / 1e9)),
+        inactive: st.inactive, frozen: st.frozen, linksUp: [...ctx.linksUp].sort((a, b) => a - b),
+        recoveryRequests: st.recoveryRequests, dbIds: dbs.map((db) => db.info.dbId), dbNames: dbs.map((db) => db.info.name),
+        highestTerm: st.highestTerm, leader: st.leader ?? 0, hasLeader: st.leader !== undefined, lastRecoveryMs: st.lastRecoveryMs,
+      },
+    });
+  },
+  requestRecovery: ({ ctx }, env, reply) => {
+    ctx.wantRecovery(bodyOf(env, 'requestRecovery').reason || 'asked by a client');
+    reply({ ok: {} });
+  },
+  setNodeFlags: (d, env, reply) => {
+    const m = bodyOf(env, 'setNodeFlags');
+    const { ctx } = d;
+    const st = ctx.status;
+    if (m.stop) {
+      st.stopped = true;
+      d.freezer.freezeNow(0);
+      ctx.wantRecovery('node stopped');
+    } else if (m.cont) {
+      st.stopped = false;
+      ctx.wantRecovery('node continued');
+    } else if (m.banSeconds > 0) {
+      st.bannedUntilNs = ctx.io.nowNs() + m.banSeconds * 1e9;
+      d.freezer.freezeNow(0);
+      ctx.io.setTimer(unbanTimerId, m.banSeconds * 1000);
+      ctx.log.warn({ seconds: m.banSeconds }, 'node banned');
+      ctx.wantRecovery('node banned');
+    } else if (m.unban) {
+      st.bannedUntilNs = 0;
+      ctx.io.cancelTimer(unbanTimerId);
+      ctx.wantRecovery('node unbanned');
+    } else {
+      return bad(reply, ErrorCode.ERR_INVALID_ARGUMENT, 'set one of stop, cont, ban_seconds, unban');
+    }
+    reply({ ok: {} });
+  },
 };
 
 export function isControl(body: string): boolean {

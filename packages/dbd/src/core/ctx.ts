@@ -5,6 +5,7 @@ import type { Logger, TunableValues } from '@ctdbng/common';
 import type { CoreConfig, CoreIo } from './io.js';
 import type { DbdStats } from './stats.js';
 import type { Databases } from './databases.js';
+import { NodeStatus } from './recovery-support/node-status.js';
 
 export interface VnnState {
   generation: number;
@@ -25,8 +26,9 @@ export class Ctx {
   leaseUntilNs = 0;
   /** Next sequence number per destination link (§2.1.9). */
   private readonly linkSeq = new Map<number, number>();
-  /** PNNs whose link from here is up (connect seen by the shell). */
+  /** PNNs whose link from here is up (handshake seen, keepalives arriving). */
   readonly linksUp = new Set<number>();
+  readonly status = new NodeStatus();
 
   constructor(readonly cfg: CoreConfig, readonly io: CoreIo, readonly stats: DbdStats, readonly dbs: Databases) {
     this.pnn = cfg.pnn;
@@ -55,7 +57,19 @@ export class Ctx {
   }
 
   leaseValid(): boolean {
-    return this.vnn.generation !== 0 && this.leaseUntilNs > this.io.nowNs();
+    return this.vnn.generation !== 0 && this.isMember(this.pnn) && this.leaseUntilNs > this.io.nowNs();
+  }
+
+  /** Records are served only unfrozen and within the lease (§2.2, §5.3.1). */
+  serving(): boolean {
+    return !this.status.frozen && this.leaseValid();
+  }
+
+  /** Something needs a recovery (a link went down, a peer restarted, a lost hand-over...). */
+  wantRecovery(reason: string): void {
+    this.status.recoveryRequests += 1;
+    this.log.info({ reason }, 'recovery wanted');
+    this.io.publish({ recoveryWanted: { reason } });
   }
 
   /** Other non-deleted nodes of the nodes file. */

@@ -16,6 +16,10 @@ import { ClusterAttach } from './attach.js';
 import { ControlForwarder } from './forward.js';
 import { handleClientRequest } from './client-requests.js';
 import { handleNodeMessage } from './node-messages.js';
+import { Freezer, drainTimerId } from './recovery-support/freeze.js';
+import { Pushes } from './recovery-support/pull-push.js';
+import { LinkMonitor, keepaliveTimerId } from './links.js';
+import { unbanTimerId } from './controls.js';
 
 export const sweepTimerId = 'sweep';
 export const sweepIntervalMs = 100;
@@ -37,6 +41,9 @@ export class DbdCore implements FlowHooks {
   readonly messaging: Messaging;
   readonly attach: ClusterAttach;
   readonly forwarder: ControlForwarder;
+  readonly freezer: Freezer;
+  readonly pushes: Pushes;
+  readonly links: LinkMonitor;
   readonly clients = new Map<string, ClientInfo>();
   private readonly parkedKeys = new Set<{ db: DbState; ks: KeyState }>();
   private readonly parkedKeySet = new WeakSet<KeyState>();
@@ -53,16 +60,22 @@ export class DbdCore implements FlowHooks {
     this.messaging = new Messaging(this.ctx);
     this.attach = new ClusterAttach(this.ctx, () => undefined);
     this.forwarder = new ControlForwarder(this.ctx);
+    this.freezer = new Freezer(this.ctx, () => this.resumeAll());
+    this.pushes = new Pushes(this.ctx, this.attach);
+    this.links = new LinkMonitor(this.ctx, (pnn, why) => this.linkDown(pnn, why));
   }
 
   start(): void {
     this.fence.tick();
     this.io.setTimer(sweepTimerId, sweepIntervalMs);
+    this.io.setTimer(keepaliveTimerId, this.ctx.tunables.keepaliveIntervalSeconds * 1000);
   }
 
   stop(): void {
     this.io.cancelTimer(probeTimerId);
     this.io.cancelTimer(sweepTimerId);
+    this.io.cancelTimer(keepaliveTimerId);
+    this.pushes.abortAll();
     this.ctx.dbs.closeAll();
   }
 
@@ -92,18 +105,32 @@ export class DbdCore implements FlowHooks {
     if (this.ctx.linksUp.has(pnn)) return;
     this.ctx.linksUp.add(pnn);
     this.ctx.log.info({ peer: pnn }, 'node link up');
+    this.io.publish({ link: { pnn, state: 'up' } });
     const dbs = this.ctx.dbs.all().map((db) => ({ dbId: db.info.dbId, name: db.info.name, persistent: db.info.persistent }));
     this.ctx.sendNode(pnn, { nodeHello: { dbs } });
   }
 
   onLinkDown(pnn: number): void {
+    this.linkDown(pnn, 'disconnected');
+  }
+
+  private linkDown(pnn: number, why: string): void {
     if (!this.ctx.linksUp.delete(pnn)) return;
-    this.ctx.log.warn({ peer: pnn }, 'node link down');
+    this.ctx.log.warn({ peer: pnn, why }, 'node link down');
+    this.io.publish({ link: { pnn, state: 'down' } });
+    if (this.ctx.isMember(pnn)) this.ctx.wantRecovery(`link to node ${pnn} down: ${why}`);
   }
 
   onTimer(id: string): void {
     if (id === probeTimerId) return this.fence.tick();
     if (id === sweepTimerId) return this.sweep();
+    if (id === keepaliveTimerId) return this.links.tick();
+    if (id === drainTimerId) return this.freezer.checkDrain();
+    if (id === unbanTimerId) {
+      this.ctx.status.bannedUntilNs = 0;
+      this.ctx.log.info('ban over');
+      return this.ctx.wantRecovery('ban over');
+    }
     const [kind, num] = id.split(':') as [string, string | undefined];
     const n = Number(num);
     switch (kind) {
@@ -147,13 +174,19 @@ export class DbdCore implements FlowHooks {
 
   /** Runs op now if this node may serve records, else when the lease is renewed. */
   whenServing(op: () => void, refuse: (body: EnvelopeInit) => void): void {
-    if (this.ctx.leaseValid()) return op();
+    if (this.ctx.serving()) return op();
     if (this.parkedOps.length >= parkedOpsMax) return refuse({ error: { code: ErrorCode.ERR_BUSY, message: 'too many operations wait for the node to become active' } });
     this.parkedOps.push(op);
   }
 
   pumpKey(db: DbState, ks: KeyState): void {
     pump(this.ctx, this, db, ks);
+  }
+
+  /** After a thaw: every key with waiters runs again (calls restart in the new generation). */
+  private resumeAll(): void {
+    this.resumeParked();
+    for (const db of this.ctx.dbs.all()) for (const ks of [...db.keys.values()]) if (ks.waiters.length > 0) pump(this.ctx, this, db, ks);
   }
 
   private resumeParked(): void {

@@ -1,6 +1,6 @@
 // What the dbd core needs from the world (DESIGN §12): sending, timers, the clock, pid checks and
 // db files. The shell implements it with ZeroMQ and real timers; tests with an in-memory wiring.
-import type { EnvelopeInit } from '@ctdbng/protocol';
+import type { EnvelopeInit, ctdbng } from '@ctdbng/protocol';
 import type { DbFile, DbIdentity } from '@ctdbng/store';
 import type { NodesFile, TunableValues, Logger } from '@ctdbng/common';
 
@@ -20,6 +20,8 @@ export interface CoreIo {
   openDb(identity: DbIdentity): DbFile;
   /** A random nonzero 32-bit value (incarnation, ids). */
   randomU32(): number;
+  /** Publishes an event on the events socket (link changes, freeze/thaw, recovery wanted). */
+  publish(event: ctdbng.v1.DbdEvent.$Properties): void;
 }
 
 export interface CoreConfig {

@@ -28,7 +28,16 @@ export function handleNodeMessage(core: DbdCore, env: Envelope): void {
     ctx.sendNode(from, { nodeError: { refId: 0, code: ErrorCode.ERR_NODES_MISMATCH, message: 'nodes files differ' } });
     return;
   }
-  if (recordBodies.has(body) && h.generation !== ctx.vnn.generation) {
+  if (!core.links.heard(from, h.incarnation, h.seq)) return;
+  if (recordBodies.has(body)) {
+    const st = ctx.status;
+    // §5.3.1: once frozen for a new generation, only messages stamped with it count, and they
+    // wait for the thaw; anything of another generation is dropped (calls are re-sent by origin).
+    if (st.frozen) {
+      if (h.generation !== 0 && h.generation === st.freezeGeneration && core.freezer.defer(() => dispatch(core, from, h.generation, env, body))) return;
+    } else if (h.generation === ctx.vnn.generation) {
+      return dispatch(core, from, h.generation, env, body);
+    }
     core.stats.inc('wrong_generation');
     ctx.log.debug({ body, from, generation: h.generation }, 'record message of another generation dropped');
     return;
@@ -79,7 +88,11 @@ function dispatch(core: DbdCore, from: number, generation: number, env: Envelope
       return arrived(core, db, m.key);
     }
     case 'probe':
+      // A frozen node does not ack probes: the old generation's leases run out (§2.2).
+      if (ctx.status.frozen) return;
       return core.fence.onProbe(from, generation, Number(bodyOf(env, 'probe').probeId));
+    case 'keepalive':
+      return;
     case 'probeAck':
       return core.fence.onProbeAck(from, generation, Number(bodyOf(env, 'probeAck').probeId));
     case 'controlForward':

@@ -13,6 +13,7 @@ import type { CoreIo } from '../core/io.js';
 import { ClientSocket } from './client-socket.js';
 import { NodeLinks } from './node-links.js';
 import { Timers } from './timers.js';
+import { EventsPublisher } from './events-pub.js';
 
 const checkpointIntervalMs = 1000;
 
@@ -60,9 +61,10 @@ async function main(): Promise<void> {
   mkdirSync(cfg.runDir, { recursive: true });
   let clients: ClientSocket | undefined;
   let links: NodeLinks | undefined;
+  let events: EventsPublisher | undefined;
   const timers = new Timers((id) => guarded(() => core.onTimer(id)));
   const io: CoreIo = {
-    sendToClient: (id, env) => clients?.send(id, env),
+    sendToClient: (id, env) => (id.startsWith('r:') ? links?.reply(id.slice(2), env) : clients?.send(id, env)),
     sendToNode: (pnn, env) => links?.send(pnn, env),
     setTimer: (id, ms) => timers.set(id, ms),
     cancelTimer: (id) => timers.cancel(id),
@@ -70,6 +72,7 @@ async function main(): Promise<void> {
     isPidAlive,
     openDb: (identity: DbIdentity) => DbFile.open(dbPath(cfg, identity.name), identity),
     randomU32: () => randomInt(1, 2 ** 32 - 1),
+    publish: (event) => events?.publish(event),
   };
   const core = new DbdCore({ pnn: cfg.pnn, nodes: cfg.nodes, host: hostname(), tunables: cfg.tunables, log }, io);
 
@@ -97,10 +100,15 @@ async function main(): Promise<void> {
   });
   links = new NodeLinks(cfg.pnn, cfg.nodes, cfg.nodePort, frameBytesMax, log, {
     onMessage: (env) => guarded(() => core.onNodeMessage(env)),
+    onControl: (peer, env) =>
+      guarded(() => core.onClientRequest(`r:${peer}`, env), (message) =>
+        links?.reply(peer, { requestId: env.requestId, error: { code: ErrorCode.ERR_INTERNAL, message } })),
     onBadFrame: () => core.stats.inc('bad_frames'),
     onLinkUp: (pnn) => guarded(() => core.onLinkUp(pnn)),
     onLinkDown: (pnn) => guarded(() => core.onLinkDown(pnn)),
   });
+  events = new EventsPublisher(cfg.eventsSocket, log);
+  await events.bind();
   await links.bind(cfg.nodeAddress);
   await clients.bind();
   links.connectAll();
@@ -123,6 +131,7 @@ async function main(): Promise<void> {
     timers.clear();
     clients?.close();
     links?.close();
+    events?.close();
     metrics?.close();
     core.stop();
     log.flush();

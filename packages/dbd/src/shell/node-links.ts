@@ -8,16 +8,21 @@ import { SendQueue } from './send-queue.js';
 
 export interface NodeLinkHandlers {
   onMessage(env: Envelope): void;
+  /** A control without a node header: the leader's recoverd (replies go back to `peer`). */
+  onControl(peer: string, env: Envelope): void;
   onBadFrame(): void;
   onLinkUp(pnn: number): void;
   onLinkDown(pnn: number): void;
 }
 
 export const nodeSendQueueMax = 100_000;
+export const controlPeersMax = 1024;
 
 export class NodeLinks {
   private readonly router: Router;
   private readonly dealers = new Map<number, { dealer: Dealer; queue: SendQueue }>();
+  private readonly routerQueue: SendQueue;
+  private readonly controlPeers = new Map<string, Buffer>();
 
   constructor(
     private readonly pnn: number,
@@ -27,7 +32,17 @@ export class NodeLinks {
     private readonly log: Logger,
     private readonly h: NodeLinkHandlers,
   ) {
-    this.router = new Router({ linger: 0, mandatory: true, maxMessageSize: frameBytesMax, receiveHighWaterMark: 100_000 });
+    this.router = new Router({ linger: 0, mandatory: true, maxMessageSize: frameBytesMax, receiveHighWaterMark: 100_000, sendHighWaterMark: 100_000 });
+    this.routerQueue = new SendQueue(this.router, nodeSendQueueMax, (err) => {
+      // The controller (a recoverd) went away; it asks again when it comes back.
+      this.log.debug({ err: String(err) }, 'control reply not delivered');
+    });
+  }
+
+  /** Replies to a control received on the node ROUTER. */
+  reply(peer: string, env: EnvelopeInit): void {
+    const id = this.controlPeers.get(peer);
+    if (id !== undefined) this.routerQueue.push([id, encodeEnvelope(env)]);
   }
 
   async bind(address: string): Promise<void> {
@@ -79,6 +94,15 @@ export class NodeLinks {
         this.log.warn({ code: dec.error.code, message: dec.error.message }, 'bad frame on the node socket dropped');
         continue;
       }
+      if (dec.envelope.node === null || dec.envelope.node === undefined) {
+        const peer = frames[0]!.toString('hex');
+        if (!this.controlPeers.has(peer)) {
+          this.controlPeers.set(peer, Buffer.from(frames[0]!));
+          if (this.controlPeers.size > controlPeersMax) this.controlPeers.delete(this.controlPeers.keys().next().value!);
+        }
+        this.h.onControl(peer, dec.envelope);
+        continue;
+      }
       this.h.onMessage(dec.envelope);
     }
   }
@@ -88,6 +112,7 @@ export class NodeLinks {
       queue.clear();
       dealer.close();
     }
+    this.routerQueue.clear();
     this.router.close();
   }
 }

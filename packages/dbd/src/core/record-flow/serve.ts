@@ -22,7 +22,7 @@ let nextCallId = 1;
 /** Serves the waiters of one key as far as possible; returns when the head must wait. */
 export function pump(ctx: Ctx, hooks: FlowHooks, db: DbState, ks: KeyState): void {
   while (ks.waiters.length > 0) {
-    if (!ctx.leaseValid()) {
+    if (!ctx.serving()) {
       hooks.parkForLease(db, ks);
       return;
     }

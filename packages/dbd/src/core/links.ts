@@ -1,0 +1,57 @@
+// Liveness of node links (DESIGN §2.1.9, §5.1): keepalives every KeepaliveInterval; a link with
+// nothing heard for KeepaliveInterval × KeepaliveLimit is down; a changed incarnation (the peer
+// restarted) or a gap in the link's sequence numbers (a message lost) counts as the link going
+// down. Each of these asks for a recovery.
+import type { Ctx } from './ctx.js';
+
+export const keepaliveTimerId = 'keepalive';
+
+interface PeerView {
+  lastHeardNs: number;
+  incarnation: number;
+  lastSeq: number;
+}
+
+export class LinkMonitor {
+  private readonly peers = new Map<number, PeerView>();
+
+  constructor(private readonly ctx: Ctx, private readonly onDown: (pnn: number, why: string) => void) {}
+
+  /** Every node message: returns false when it must be ignored (sequence already seen). */
+  heard(from: number, incarnation: number, seq: number): boolean {
+    const { ctx } = this;
+    const now = ctx.io.nowNs();
+    const p = this.peers.get(from);
+    if (p === undefined || p.incarnation !== incarnation) {
+      if (p !== undefined) {
+        ctx.log.warn({ peer: from, old: p.incarnation, new: incarnation }, 'peer dbd restarted');
+        ctx.io.publish({ link: { pnn: from, state: 'restarted' } });
+        ctx.wantRecovery(`node ${from} restarted`);
+      }
+      this.peers.set(from, { lastHeardNs: now, incarnation, lastSeq: seq });
+      return true;
+    }
+    p.lastHeardNs = now;
+    if (seq <= p.lastSeq) return false;
+    if (seq !== p.lastSeq + 1) {
+      ctx.log.warn({ peer: from, expected: p.lastSeq + 1, got: seq }, 'gap in a node link: messages lost');
+      ctx.wantRecovery(`messages from node ${from} lost`);
+    }
+    p.lastSeq = seq;
+    return true;
+  }
+
+  /** Timer: keepalive to every peer, and links silent too long are down. */
+  tick(): void {
+    const { ctx } = this;
+    const intervalMs = ctx.tunables.keepaliveIntervalSeconds * 1000;
+    ctx.io.setTimer(keepaliveTimerId, intervalMs);
+    for (const p of ctx.peers()) ctx.sendNode(p, { keepalive: {} });
+    const silentNsMax = intervalMs * ctx.tunables.keepaliveLimitCount * 1e6;
+    const now = ctx.io.nowNs();
+    for (const pnn of [...ctx.linksUp]) {
+      const p = this.peers.get(pnn);
+      if (p !== undefined && now - p.lastHeardNs > silentNsMax) this.onDown(pnn, 'keepalives missed');
+    }
+  }
+}

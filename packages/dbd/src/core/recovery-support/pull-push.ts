@@ -1,0 +1,101 @@
+// Pull and push of a db for recovery (DESIGN §5.3.2). Pull: pages of every record with headers
+// (stale copies and tombstones too) plus the copy's validity (§5.4). Push: wipe, batches and
+// the meta update in one SQLite transaction (DbFile.beginPush/commitPush), so a failed push
+// leaves the old contents.
+import { ErrorCode, frameBytesMax, type EnvelopeInit, type BodyOf } from '@ctdbng/protocol';
+import type { StoredRecord } from '@ctdbng/store';
+import type { Ctx } from '../ctx.js';
+import type { DbState } from '../databases.js';
+import type { ClusterAttach } from '../attach.js';
+
+/** Records per pull page at most, and bytes of key + data (half a frame leaves room for headers). */
+export const pullRecordsMax = 20_000;
+const pullBytesMax = frameBytesMax / 2;
+/** Open pushes at once (one per db is the normal case). */
+export const pushesMax = 1024;
+
+type Reply = (body: EnvelopeInit) => void;
+
+function unknownDb(dbId: number): EnvelopeInit {
+  return { error: { code: ErrorCode.ERR_UNKNOWN_DB, message: `no db with id 0x${dbId.toString(16)} is attached` } };
+}
+
+export function pullPage(ctx: Ctx, msg: BodyOf<'pullDb'>, reply: Reply): void {
+  const db = ctx.dbs.get(msg.dbId);
+  if (db === undefined) return reply(unknownDb(msg.dbId));
+  const limit = Math.max(1, Math.min(msg.recordsMax || pullRecordsMax, pullRecordsMax));
+  const raw = db.file.records.pageAll(msg.hasAfter ? Buffer.from(msg.afterKey) : undefined, limit);
+  let bytes = 0;
+  let n = 0;
+  for (; n < raw.length; n++) {
+    bytes += raw[n]!.key.length + raw[n]!.data.length;
+    if (bytes > pullBytesMax && n > 0) break;
+  }
+  const rows: StoredRecord[] = raw.slice(0, n);
+  const meta = db.file.meta.get();
+  reply({
+    pullDbReply: {
+      records: rows.map((r) => ({ key: r.key, header: { rsn: r.rsn, dmaster: r.dmaster, flags: r.flags }, data: r.data })),
+      done: n === raw.length && raw.length < limit,
+      lastKey: rows.at(-1)?.key ?? Buffer.alloc(0),
+      valid: meta.valid === 1,
+      generation: meta.generation,
+    },
+  });
+}
+
+export class Pushes {
+  private readonly open = new Map<number, { db: DbState; bumpRsn: boolean }>();
+
+  constructor(private readonly ctx: Ctx, private readonly attach: ClusterAttach) {}
+
+  start(msg: BodyOf<'pushDbStart'>, reply: Reply): void {
+    let db = this.ctx.dbs.get(msg.dbId);
+    if (db === undefined) {
+      const res = this.attach.local(msg.name, msg.persistent);
+      if ('error' in res) return reply(res.error);
+      db = res.db;
+    }
+    if (db.info.dbId !== msg.dbId) return reply({ error: { code: ErrorCode.ERR_DB_CONFLICT, message: `db '${msg.name}' has another id here` } });
+    // A push still open on this db belongs to an interrupted recovery: it is rolled back.
+    for (const [id, p] of this.open) if (p.db === db) this.abort(id);
+    if (this.open.size >= pushesMax) return reply({ error: { code: ErrorCode.ERR_BUSY, message: 'too many open pushes' } });
+    db.file.beginPush();
+    this.open.set(Number(msg.pushId), { db, bumpRsn: msg.bumpRsn });
+    reply({ ok: {} });
+  }
+
+  batch(msg: BodyOf<'pushDbBatch'>, reply: Reply): void {
+    const p = this.open.get(Number(msg.pushId));
+    if (p === undefined) return reply({ error: { code: ErrorCode.ERR_NOT_FOUND, message: `no open push ${msg.pushId}` } });
+    p.db.file.pushRecords(
+      msg.records.map((r) => ({ key: r.key ?? Buffer.alloc(0), rsn: Number(r.header?.rsn ?? 0), dmaster: r.header?.dmaster ?? 0, flags: r.header?.flags ?? 0, data: r.data ?? Buffer.alloc(0) })),
+      p.bumpRsn,
+    );
+    reply({ ok: {} });
+  }
+
+  commit(msg: BodyOf<'pushDbCommit'>, reply: Reply): void {
+    const id = Number(msg.pushId);
+    const p = this.open.get(id);
+    if (p === undefined) return reply({ error: { code: ErrorCode.ERR_NOT_FOUND, message: `no open push ${msg.pushId}` } });
+    this.open.delete(id);
+    p.db.file.commitPush(msg.generation);
+    // The per-key flow state described the old contents.
+    for (const ks of p.db.keys.values()) ks.inflight = undefined;
+    this.ctx.log.info({ db: p.db.info.name, records: p.db.file.records.count(), generation: msg.generation }, 'db pushed');
+    reply({ ok: {} });
+  }
+
+  abort(id: number): void {
+    const p = this.open.get(id);
+    if (p === undefined) return;
+    this.open.delete(id);
+    p.db.file.abortPush();
+    this.ctx.log.warn({ db: p.db.info.name }, 'recovery push rolled back');
+  }
+
+  abortAll(): void {
+    for (const id of [...this.open.keys()]) this.abort(id);
+  }
+}
