@@ -56,6 +56,23 @@ export interface TunableInfo {
   defaultValue: number;
 }
 
+/** What the CLI reads of a node's GetNodeState (the client's NodeState has more). */
+export interface NodeStateView {
+  pnn: number;
+  generation: number;
+  vnnmap: number[];
+  stopped: boolean;
+  banned: boolean;
+  banRemainingSeconds: number;
+  inactive: boolean;
+  frozen: boolean;
+  leader: number | null;
+  lastRecoveryMs: number;
+  recoveryStartedUnixMs: number;
+}
+
+export type NodeFlagsChange = { stop: true } | { cont: true } | { banSeconds: number } | { unban: true };
+
 export interface CliClient {
   readonly pnn: number;
   close(): Promise<unknown> | void;
@@ -70,4 +87,7 @@ export interface CliClient {
   setTunable(name: string, value: number, o?: NodeOpts): Promise<unknown>;
   listTunables(o?: NodeOpts): Promise<TunableInfo[]>;
   statistics(o?: NodeOpts): Promise<{ pnn: number; counters: Record<string, number> }>;
+  getNodeState(o?: NodeOpts): Promise<NodeStateView>;
+  setNodeFlags(change: NodeFlagsChange, o?: NodeOpts): Promise<unknown>;
+  requestRecovery(reason: string, o?: NodeOpts): Promise<unknown>;
 }

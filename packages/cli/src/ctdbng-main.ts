@@ -10,6 +10,10 @@ const code = await runCtdbng(process.argv.slice(2), {
   stderrIsTty: process.stderr.isTTY === true,
   connect: (o) => connect(o),
 });
-// Exit explicitly: stdout and stderr are synchronous for files, pipes and terminals on Linux, so
-// nothing is lost, and no socket or timer of the client can keep the process alive.
+// Exit explicitly, so that no socket or timer of the client can keep the process alive — but only
+// once stdout and stderr are flushed: when they are the socketpairs child_process gives a child
+// (not real pipes), writes are asynchronous, and exiting at once cut `catdb --json` of 10,000
+// records off after ~200 KB. A write's callback runs after every earlier write has been handed on.
+const flushed = (stream: NodeJS.WriteStream): Promise<void> => new Promise((resolve) => stream.write('', () => resolve()));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
 process.exit(code);

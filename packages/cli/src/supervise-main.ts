@@ -5,7 +5,7 @@
 // Imports are light on purpose: the daemons are spawned before the client library loads.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DAEMONS } from './cluster/daemons.js';
+import { DAEMONS, recoverdAvailable } from './cluster/daemons.js';
 import { jsonLog } from './cluster/json-log.js';
 import { nodePaths } from './cluster/paths.js';
 import { readPid, removePid, writePid } from './cluster/pids.js';
@@ -22,7 +22,8 @@ const dir = resolve(values.base);
 const log = jsonLog({ daemon: 'supervisor', pnn: Number(values.pnn) });
 
 async function afterStart(daemon: string, signal: AbortSignal): Promise<void> {
-  if (daemon !== 'dbd') return;
+  // recoverd's first recovery installs the vnnmap; the static step stands in only while it is not built.
+  if (daemon !== 'dbd' || recoverdAvailable) return;
   const { afterDbdStart } = await import('./cluster/after-start.js');
   const result = await afterDbdStart(dir, signal);
   if (result === 'installed') log.info({}, 'static vnnmap installed');

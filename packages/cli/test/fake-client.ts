@@ -1,6 +1,6 @@
 // A fake dbd seen through the client API, seeded from a small description (STYLE §3: the CLI
 // against a fake dbd). Records are per db; `local` traverses also return tombstones.
-import type { CliClient, CliDb, DbMapEntry, NodeOpts, TraversedRecord } from '../src/client-types.js';
+import type { CliClient, CliDb, DbMapEntry, NodeOpts, NodeStateView, TraversedRecord } from '../src/client-types.js';
 import type { CtdbngIo } from '../src/cli/run.js';
 
 export interface FakeSeed {
@@ -12,6 +12,13 @@ export interface FakeSeed {
   tunables?: Record<string, number>;
   /** Nodes whose controls fail with this error (for -n). */
   failingPnns?: number[];
+  leader?: number | null;
+  /** Per node, what its GetNodeState differs in from the default (generation, vnnmap, leader of the seed). */
+  states?: Record<number, Partial<NodeStateView>>;
+  /** A requested recovery finishes after this many GetNodeState calls (default 3); -1: never. */
+  recoveryAfterCalls?: number;
+  /** SetNodeFlags is acknowledged but the node never shows the change. */
+  flagsIgnored?: boolean;
 }
 
 export class FakeError extends Error {
@@ -20,6 +27,7 @@ export class FakeError extends Error {
 
 export interface FakeClient extends CliClient {
   calls: { method: string; pnn: number | undefined }[];
+  states: Map<number, NodeStateView>;
   closed: boolean;
   stored: Map<string, Buffer | null>;
 }
@@ -55,9 +63,23 @@ export function fakeClient(seed: FakeSeed): FakeClient {
       for (const r of d.records ?? []) if (o?.local || r.data.length > 0) yield r;
     },
   });
+  const states = new Map(nodes.map((n) => [n.pnn, {
+    pnn: n.pnn, generation: seed.generation ?? 77, vnnmap: seed.vnnmap ?? [0, 1, 2], stopped: false, banned: false,
+    banRemainingSeconds: 0, inactive: false, frozen: false, leader: seed.leader ?? null, lastRecoveryMs: 12, recoveryStartedUnixMs: 0,
+    ...seed.states?.[n.pnn],
+  }]));
+  // A requested recovery: frozen at once, a new generation on every active node after some calls.
+  let recoveryCallsLeft: number | undefined;
+  const progressRecovery = (): void => {
+    if (recoveryCallsLeft === undefined || recoveryCallsLeft < 0) return;
+    if (--recoveryCallsLeft > 0) return;
+    recoveryCallsLeft = undefined;
+    for (const s of states.values()) if (!s.stopped && !s.banned) Object.assign(s, { generation: s.generation + 1, frozen: false });
+  };
   const client: FakeClient = {
     pnn: seed.pnn ?? 0,
     calls,
+    states,
     closed: false,
     stored,
     close: async () => void (client.closed = true),
@@ -75,6 +97,25 @@ export function fakeClient(seed: FakeSeed): FakeClient {
     setTunable: async (_n, _v, o) => void at('setTunable', o),
     listTunables: async (o) => (at('listTunables', o), Object.entries(seed.tunables ?? {}).map(([name, value]) => ({ name, value, unit: 's', doc: 'd', defaultValue: value }))),
     statistics: async (o) => ({ pnn: at('statistics', o), counters: { client_requests: 3, migrations_in: 0 } }),
+    getNodeState: async (o) => {
+      const s = states.get(at('getNodeState', o));
+      progressRecovery();
+      if (s === undefined) throw new FakeError('no such node');
+      return { ...s, vnnmap: [...s.vnnmap] };
+    },
+    setNodeFlags: async (change, o) => {
+      const s = states.get(at('setNodeFlags', o));
+      if (s === undefined || seed.flagsIgnored) return;
+      if ('stop' in change) s.stopped = true;
+      if ('cont' in change) s.stopped = false;
+      if ('banSeconds' in change) Object.assign(s, { banned: true, banRemainingSeconds: change.banSeconds });
+      if ('unban' in change) Object.assign(s, { banned: false, banRemainingSeconds: 0 });
+    },
+    requestRecovery: async (_reason, o) => {
+      at('requestRecovery', o);
+      recoveryCallsLeft = seed.recoveryAfterCalls ?? 3;
+      for (const s of states.values()) if (!s.stopped && !s.banned) s.frozen = true;
+    },
   };
   return client;
 }

@@ -54,7 +54,7 @@ describe('records', () => {
 });
 
 describe('nodes', () => {
-  const view = { pnn: 0, nodes, vnnmap: { generation: 1234, pnns: [0, 2] }, leader: null };
+  const view = { pnn: 0, nodes, vnnmap: { generation: 1234, pnns: [0, 2] }, leader: null, frozen: false };
   test('status JSON has exactly the documented shape', () => {
     expect(statusJson(view)).toEqual({
       pnn: 0, generation: 1234, leader: null, vnnmap: [0, 2],
@@ -75,6 +75,7 @@ describe('nodes', () => {
       'Size:2',
       'hash:0 lmaster:0',
       'hash:1 lmaster:2',
+      'Recovery mode:NORMAL (0)',
       'Leader:UNKNOWN',
       '',
     ].join('\n'));

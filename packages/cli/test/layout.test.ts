@@ -45,7 +45,8 @@ describe('cluster layout', () => {
     expect(conf.pnn).toBe(1);
     expect(conf.nodeAddress).toBe('127.0.0.2');
     expect([conf.nodePort, conf.recoverdPort, conf.metricsPortBase]).toEqual([6000, 6001, 6002]);
-    expect(conf.logLocation).toBe(join(dir, 'log', 'dbd.log'));
+    // stderr, which the supervisor sends to log/<daemon>.log.
+    expect(conf.logLocation).toBe('stderr');
     expect(conf.tunables.keepaliveIntervalSeconds).toBe(2);
     expect(readFileSync(join(dir, 'nodes'), 'utf8')).toBe(nodesFileText(3));
   });

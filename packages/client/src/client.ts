@@ -10,6 +10,7 @@ import { ConnectionError, TimeoutError, UnknownDbError } from './errors.js';
 import { SharedAccess } from './shared-access.js';
 import { Db } from './db.js';
 import { toBuffer, type Bytes } from './bytes.js';
+import { nodeStateOf, setNodeFlagsOf, type NodeFlagsChange, type NodeState } from './node-state.js';
 import type { CallOptions, ClientContext, DbInfo, NodeOptions } from './types.js';
 
 export interface ConnectOptions {
@@ -182,6 +183,24 @@ export class Client {
     const counters: Record<string, number> = {};
     for (const c of reply.counters) counters[c.name ?? ''] = c.value ?? 0;
     return { pnn: reply.pnn, counters };
+  }
+
+  /** The node's state: generation, vnnmap, flags, leader, last recovery (recovery.proto NodeState). */
+  async getNodeState(o: NodeOptions = {}): Promise<NodeState> {
+    return nodeStateOf(await this.conn.request({ getNodeState: {} }, 'nodeState', nodeRequest(o)));
+  }
+
+  /**
+   * Stops, continues, bans (for banSeconds) or unbans the node (ctdbng stop/continue/ban/unban).
+   * dbd sets the flag at once and asks for a recovery; it does not wait for that recovery.
+   */
+  async setNodeFlags(change: NodeFlagsChange, o: NodeOptions = {}): Promise<void> {
+    await this.conn.request({ setNodeFlags: setNodeFlagsOf(change) }, 'ok', nodeRequest(o));
+  }
+
+  /** Asks for a recovery (ctdbng recover); resolves once dbd has passed the request on, not when it is done. */
+  async requestRecovery(reason: string, o: NodeOptions = {}): Promise<void> {
+    await this.conn.request({ requestRecovery: { reason } }, 'ok', nodeRequest(o));
   }
 
   /** Receives messages sent to srvid (on any node) as ClientMessages; one handler per srvid. */

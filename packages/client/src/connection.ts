@@ -22,6 +22,7 @@ export interface Replies {
   tunableValue: ctdbng.v1.TunableValue;
   tunableList: ctdbng.v1.TunableList;
   statistics: ctdbng.v1.Statistics;
+  nodeState: ctdbng.v1.NodeState;
 }
 export type ReplyKind = keyof Replies;
 

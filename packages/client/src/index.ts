@@ -2,6 +2,7 @@
 // users import one package.
 export { connect, Client, timeoutMsDefault, type ConnectOptions, type ClientMessageEvent, type TunableInfo, type NodeMapInfo } from './client.js';
 export { Db } from './db.js';
+export type { NodeState, NodeFlagsChange } from './node-state.js';
 export { LockedRecord } from './locked-record.js';
 export type { CallOptions, NodeOptions, RecordHeader, DbInfo, RecordEntry } from './types.js';
 export type { Bytes } from './bytes.js';

@@ -103,7 +103,10 @@ export function loadNodeConfig(base: string): NodeConfig {
   };
 }
 
-/** The text of a ctdbng.conf for a local cluster node (used by ctdbng-cluster). */
+/**
+ * The text of a ctdbng.conf for a local cluster node (used by ctdbng-cluster). `logFile` 'stderr'
+ * makes every daemon of the node log to its stderr (ctdbng-cluster sends it to log/<daemon>.log).
+ */
 export function renderNodeConf(opts: { nodeAddress: string; nodePort: number; recoverdPort: number; metricsPort: number; logLevel: LogLevel; logFile: string }): string {
   return [
     '[cluster]',
@@ -114,7 +117,7 @@ export function renderNodeConf(opts: { nodeAddress: string; nodePort: number; re
     '',
     '[logging]',
     `log level = ${opts.logLevel}`,
-    `location = file:${opts.logFile}`,
+    opts.logFile === 'stderr' ? 'location = stderr' : `location = file:${opts.logFile}`,
     '',
   ].join('\n');
 }

@@ -44,6 +44,16 @@ export const TUNABLES = [
     doc: 'How often the leader announces itself to every node.' },
   { name: 'ClusterLockTimeout', key: 'clusterLockTimeoutMs', unit: 'ms', default: 5000, min: 100, max: 600_000,
     doc: 'How long a newly elected leader waits for the cluster lock helper to print 0 before giving up leadership.' },
+  { name: 'VacuumInterval', key: 'vacuumIntervalSeconds', unit: 's', default: 1, min: 1, max: 3600,
+    doc: 'Seconds between vacuum passes over the feed and the retry queue (vacuumd also wakes at once when dbd reports new deletions).' },
+  { name: 'VacuumBatchSize', key: 'vacuumBatchSizeCount', unit: 'count', default: 1000, min: 1, max: 100_000,
+    doc: 'Tombstones per vacuum batch (one message per node and phase); batches are paced so clients keep their latency.' },
+  { name: 'VacuumFullScanInterval', key: 'vacuumFullScanIntervalSeconds', unit: 's', default: 60, min: 1, max: 86_400,
+    doc: 'Seconds between full scans of every db for tombstones the feed missed (the safety net, §4.1).' },
+  { name: 'VacuumRetryMin', key: 'vacuumRetryMinMs', unit: 'ms', default: 100, min: 1, max: 3_600_000,
+    doc: 'First retry delay of a deletion that could not complete (exponential backoff, §4.4).' },
+  { name: 'VacuumRetryMax', key: 'vacuumRetryMaxMs', unit: 'ms', default: 10_000, min: 1, max: 3_600_000,
+    doc: 'Longest retry delay of a deletion; retries go on until it succeeds.' },
   { name: 'ControlTimeout', key: 'controlTimeoutMs', unit: 'ms', default: 10_000, min: 100, max: 600_000,
     doc: 'How long a control forwarded to another node (-n PNN), an attach, or a traverse page waits for its answer.' },
   { name: 'TraverseBatchRecords', key: 'traverseBatchRecordsCount', unit: 'count', default: 1000, min: 1, max: 1000,
@@ -80,6 +90,9 @@ export function defaultTunables(): TunableValues {
 export function checkTunableRelations(t: TunableValues): string | undefined {
   if (t.sharedAccessLeaseMs >= t.keepaliveIntervalSeconds * 1000 * t.keepaliveLimitCount) {
     return 'SharedAccessLease must be shorter than KeepaliveInterval × KeepaliveLimit (§2.2)';
+  }
+  if (t.vacuumRetryMinMs > t.vacuumRetryMaxMs) {
+    return 'VacuumRetryMin must not exceed VacuumRetryMax';
   }
   if (t.leaderBroadcastIntervalMs * 2 > t.leaderTimeoutMs) {
     return 'LeaderBroadcastInterval must be at most half of LeaderTimeout (§5.1)';

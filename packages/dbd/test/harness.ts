@@ -342,6 +342,21 @@ export class Cluster {
     return pnn === undefined ? this.cores.reduce((s, c) => s + c.stats.get(name), 0) : this.cores[pnn]!.stats.get(name);
   }
 
+  /**
+   * Has node `from` send a node message to `to` stamped with `generation` instead of its own
+   * (next link sequence number and its incarnation, as if it were in that generation).
+   */
+  sendAs(from: number, to: number, init: EnvelopeInit, generation: number): void {
+    const ctx = this.cores[from]!.ctx;
+    const saved = ctx.vnn;
+    ctx.vnn = { ...saved, generation };
+    try {
+      ctx.sendNode(to, init);
+    } finally {
+      ctx.vnn = saved;
+    }
+  }
+
   /** Hands a node message (with its own node header) to a core through the wire framing. */
   inject(to: number, env: EnvelopeInit): void {
     this.cores[to]!.onNodeMessage(decodeOk(encodeEnvelope(env)));

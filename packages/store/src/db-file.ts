@@ -150,6 +150,15 @@ export class DbFile {
     });
   }
 
+  /** Incremental vacuum of at most `pages` free pages (§4.6); returns what is left. */
+  reclaim(pages: number): { freelistPages: number; pageCount: number } {
+    if (!this.pushing) this.sql.pragma(`incremental_vacuum(${Math.max(0, Math.floor(pages))})`);
+    return {
+      freelistPages: this.sql.pragma('freelist_count', { simple: true }) as number,
+      pageCount: this.sql.pragma('page_count', { simple: true }) as number,
+    };
+  }
+
   checkpoint(): void {
     this.sql.pragma('wal_checkpoint(PASSIVE)');
   }

@@ -14,12 +14,19 @@ export class DeletedFeed {
   private readonly sinceStmt: Statement<[number, number], DeletedEntry>;
   private readonly trimStmt: Statement<[number]>;
   private readonly countStmt: Statement<[], { n: number }>;
+  private readonly lastStmt: Statement<[], { n: number | null }>;
 
   constructor(private readonly db: Database) {
     this.appendStmt = db.prepare('INSERT INTO deleted (key, rsn, epoch) VALUES (?, ?, ?)');
     this.sinceStmt = db.prepare('SELECT seq, key, rsn, epoch FROM deleted WHERE seq > ? ORDER BY seq LIMIT ?');
     this.trimStmt = db.prepare('DELETE FROM deleted WHERE seq <= ?');
     this.countStmt = db.prepare('SELECT count(*) AS n FROM deleted');
+    this.lastStmt = db.prepare('SELECT max(seq) AS n FROM deleted');
+  }
+
+  /** The highest seq in the feed (0 when empty). */
+  lastSeq(): number {
+    return this.lastStmt.get()!.n ?? 0;
   }
 
   append(key: Uint8Array, rsn: number, epoch: number): void {

@@ -10,6 +10,8 @@ export interface GlobalOptions {
   node: NodeTarget | undefined;
   socket: string | undefined;
   timeoutMs: number;
+  /** -T was given on the command line (not the default): it then also bounds waits. */
+  timelimitExplicit: boolean;
 }
 
 export type ParseResult =
@@ -40,10 +42,17 @@ function parseInteger(v: string): string {
   return String(n);
 }
 
+function parsePositiveInteger(v: string): string {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 0xffffffff) throw new InvalidArgumentError('expected a whole number of 1 or more');
+  return String(Number(v));
+}
+
 function argumentOf(a: ArgSpec): Argument {
   const arg = new Argument(a.optional ? `[${a.name}]` : `<${a.name}>`, a.description ?? '');
   if (a.choices !== undefined) arg.choices(a.choices);
   if (a.integer) arg.argParser(parseInteger);
+  if (a.positiveInteger) arg.argParser(parsePositiveInteger);
+  if (a.pnnOrAll) arg.argParser((v) => String(parseNodeTarget(v)));
   return arg;
 }
 
@@ -99,6 +108,7 @@ export function parseCommandLine(argv: readonly string[], commands: readonly Com
   }
   if (selected === undefined) return { kind: 'exit', code: exitUsage };
   const o = program.opts<{ json: boolean; node?: NodeTarget; socket?: string; timelimit: number }>();
-  const globals = { json: o.json, node: o.node, socket: o.socket, timeoutMs: Math.round(o.timelimit * 1000) };
+  const timelimitExplicit = program.getOptionValueSource('timelimit') === 'cli';
+  const globals = { json: o.json, node: o.node, socket: o.socket, timeoutMs: Math.round(o.timelimit * 1000), timelimitExplicit };
   return { kind: 'run', ...selected, globals };
 }

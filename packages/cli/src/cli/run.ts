@@ -7,7 +7,7 @@ import type { CliClient } from '../client-types.js';
 import { COMMANDS } from '../commands/index.js';
 import type { CommandContext, CommandSpec, Output, Progress } from '../commands/types.js';
 import { lines } from '../format/nodes.js';
-import { parseCommandLine, type GlobalOptions } from './program.js';
+import { exitUsage, parseCommandLine, type GlobalOptions } from './program.js';
 
 export interface ConnectOptions {
   base?: string;
@@ -46,6 +46,10 @@ export async function runCtdbng(argv: readonly string[], io: CtdbngIo): Promise<
   const parsed = parseCommandLine(argv, COMMANDS, io);
   if (parsed.kind === 'exit') return parsed.code;
   const { spec, args, globals } = parsed;
+  if (spec.scope === 'one' && globals.node === 'all') {
+    io.stderr(`ctdbng: ${spec.name} takes -n PNN, not -n all\n`);
+    return exitUsage;
+  }
   let client: CliClient | undefined;
   try {
     client = await connectChecked(globals, io);
@@ -70,6 +74,7 @@ function contextFor(client: CliClient, pnn: number | undefined, globals: GlobalO
     client,
     node: { timeoutMs: globals.timeoutMs, ...(pnn !== undefined ? { pnn } : {}) },
     json: globals.json,
+    waitMs: globals.timelimitExplicit ? globals.timeoutMs : undefined,
     write: (s) => io.stdout(s),
     progress: ttyProgress(io),
   };
@@ -80,7 +85,7 @@ async function runOnTargets(client: CliClient, spec: CommandSpec, args: string[]
   if (target !== 'all') {
     const out = await spec.run(contextFor(client, target, globals, io), args);
     io.stdout(globals.json ? `${JSON.stringify(out.json)}\n` : out.text);
-    return exitOk;
+    return out.exitCode ?? exitOk;
   }
   return runOnAllNodes(client, spec, args, globals, io);
 }

@@ -75,7 +75,9 @@ export function writeNodeFiles(o: NodeFilesOptions): string {
     recoverdPort: o.ports.recoverdPort,
     metricsPort: o.ports.metricsPort,
     logLevel: o.logLevel,
-    logFile: nodePaths.logFile(dir, 'dbd'),
+    // Each daemon logs to its stderr, which the supervisor appends to log/<daemon>.log: one file
+    // per daemon, though they read the same ctdbng.conf.
+    logFile: 'stderr',
   });
   writeFileSync(join(dir, 'ctdbng.conf'), conf);
   writeFileSync(nodePaths.nodesFile(dir), nodesFileText(o.nodes));

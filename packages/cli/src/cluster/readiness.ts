@@ -1,4 +1,4 @@
-// `up` returns when every node answers Ping and reports the static vnnmap (DESIGN §11).
+// `up` returns when every node answers Ping, reports the static vnnmap and reports every node OK (DESIGN §11).
 import { readFileSync } from 'node:fs';
 import type { Client } from '@ctdbng/client';
 import { nodeDir, nodePaths } from './layout.js';
@@ -9,6 +9,15 @@ export interface ExpectedVnnMap {
   generation: number;
   pnns: readonly number[];
 }
+
+/**
+ * What `up` waits for on each node: 'static', the static vnnmap and every member OK in its node
+ * map; 'recovered', a finished recovery: a nonzero generation, the vnnmap of every member, not
+ * frozen, a leader known, links to every member, and the node itself active.
+ */
+export type ReadyCondition =
+  | { kind: 'static'; want: ExpectedVnnMap }
+  | { kind: 'recovered'; pnns: readonly number[] };
 
 export class NodeNotReadyError extends Error {
   override readonly name = 'NodeNotReadyError';
@@ -21,8 +30,21 @@ export function vnnmapMatches(v: { generation: number; pnns: readonly number[] }
   return v.generation === want.generation && v.pnns.length === want.pnns.length && v.pnns.every((p, i) => p === want.pnns[i]);
 }
 
-/** Polls node `pnn` until its dbd reports `want`; NodeNotReadyError when its supervisor dies or the deadline passes. */
-export async function waitNodeReady(base: string, pnn: number, want: ExpectedVnnMap, deadlineMs: number): Promise<void> {
+/** A node state showing the first recovery done on node `pnn` of a cluster of `pnns`. */
+export function isRecovered(s: NodeState, pnn: number, pnns: readonly number[]): boolean {
+  const sorted = [...s.vnnmap].sort((a, b) => a - b);
+  const members = [...pnns].sort((a, b) => a - b);
+  if (s.generation === 0 || s.frozen || s.leader === null) return false;
+  if (s.stopped || s.banned || s.inactive) return false;
+  if (sorted.length !== members.length || !sorted.every((p, i) => p === members[i])) return false;
+  return members.every((p) => p === pnn || s.linksUp.includes(p));
+}
+
+/**
+ * Polls node `pnn` until it is ready (`cond`) and resolves with the generation it then reports;
+ * NodeNotReadyError when its supervisor dies or the deadline passes.
+ */
+export async function waitNodeReady(base: string, pnn: number, cond: ReadyCondition, deadlineMs: number): Promise<number> {
   const dir = nodeDir(base, pnn);
   let client: Client | undefined;
   try {
@@ -34,8 +56,8 @@ export async function waitNodeReady(base: string, pnn: number, want: ExpectedVnn
         throw new NodeNotReadyError(pnn, `node ${pnn}: its supervisor is not running`);
       }
       client ??= await tryConnect(dir, 'ctdbng-cluster');
-      const seen = client === undefined ? 'error' : await reportsVnnmap(client, want);
-      if (seen === 'match') return;
+      const seen = client === undefined ? 'error' : await readiness(client, pnn, cond);
+      if (typeof seen === 'number') return seen;
       if (seen === 'error') {
         // dbd restarting: connect afresh on the next round.
         await client?.close().catch(() => undefined);
@@ -49,9 +71,27 @@ export async function waitNodeReady(base: string, pnn: number, want: ExpectedVnn
   }
 }
 
-async function reportsVnnmap(client: Client, want: ExpectedVnnMap): Promise<'match' | 'mismatch' | 'error'> {
+/** The generation when the node is ready, else whether it answered ('mismatch') or not ('error'). */
+async function readiness(client: Client, pnn: number, cond: ReadyCondition): Promise<number | 'mismatch' | 'error'> {
+  if (cond.kind === 'static') return reportsVnnmap(client, cond.want);
   try {
-    return vnnmapMatches(await client.getVnnMap({ timeoutMs: pollRequestTimeoutMs }), want) ? 'match' : 'mismatch';
+    const s = await client.getNodeState({ timeoutMs: pollRequestTimeoutMs });
+    return isRecovered(s, pnn, cond.pnns) ? s.generation : 'mismatch';
+  } catch {
+    return 'error'; // dbd restarting or busy: polled again
+  }
+}
+
+async function reportsVnnmap(client: Client, want: ExpectedVnnMap): Promise<number | 'mismatch' | 'error'> {
+  try {
+    if (!vnnmapMatches(await client.getVnnMap({ timeoutMs: pollRequestTimeoutMs }), want)) return 'mismatch';
+    // Ready also means "every node reports every node OK" (DESIGN §11): with the vnnmap alone,
+    // `up` returned before the node links were up, and the first request forwarded to another
+    // node (or a record call) failed with ERR_NODE_UNREACHABLE.
+    const map = await client.getNodeMap({ timeoutMs: pollRequestTimeoutMs });
+    const members = new Set(want.pnns);
+    const allOk = map.nodes.filter((n) => members.has(n.pnn)).every((n) => n.flags.length === 1 && n.flags[0] === 'OK');
+    return allOk ? want.generation : 'mismatch';
   } catch {
     return 'error'; // dbd restarting or busy: polled again
   }

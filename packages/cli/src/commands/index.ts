@@ -1,15 +1,18 @@
 // The table of `ctdbng` commands (DESIGN §10). A new command is one module and one row here.
 import { attachCommand, getdbmapCommand } from './dbs.js';
-import { getvnnmapCommand, listnodesCommand, pingCommand, pnnCommand, statusCommand } from './nodes.js';
+import { getvnnmapCommand, listnodesCommand, nodestatusCommand, pingCommand, pnnCommand, statusCommand, uptimeCommand } from './nodes.js';
+import { banCommand, continueCommand, recoverCommand, stopCommand, unbanCommand } from './recovery.js';
 import { catdbCommand, cattdbCommand, deletekeyCommand, readkeyCommand, writekeyCommand } from './records.js';
 import { getvarCommand, listvarsCommand, setvarCommand, statisticsCommand } from './tunables.js';
 import type { CommandSpec } from './types.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   statusCommand,
+  nodestatusCommand,
   pnnCommand,
   listnodesCommand,
   pingCommand,
+  uptimeCommand,
   getdbmapCommand,
   getvnnmapCommand,
   attachCommand,
@@ -22,6 +25,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   setvarCommand,
   listvarsCommand,
   statisticsCommand,
+  recoverCommand,
+  stopCommand,
+  continueCommand,
+  banCommand,
+  unbanCommand,
 ];
 
 export type { CommandSpec } from './types.js';

@@ -9,6 +9,10 @@ export interface ArgSpec {
   choices?: readonly string[];
   /** A decimal or 0x integer (refused otherwise: exit 2). */
   integer?: boolean;
+  /** A decimal integer of 1 or more (refused otherwise: exit 2). */
+  positiveInteger?: boolean;
+  /** A PNN or "all" (refused otherwise: exit 2). */
+  pnnOrAll?: boolean;
   description?: string;
 }
 
@@ -17,6 +21,8 @@ export interface Output {
   json: unknown;
   /** Human output, each line ending with a newline ('' prints nothing). */
   text: string;
+  /** Exit status when not 0 though the command worked (nodestatus: the OR of the node flags). */
+  exitCode?: number;
 }
 
 export interface Progress {
@@ -30,13 +36,18 @@ export interface CommandContext {
   /** Per-request options: `pnn` set when -n addresses another node. */
   node: NodeOpts;
   json: boolean;
+  /** -T SECONDS given explicitly, in ms: also the bound of a command's wait (recover, stop…). */
+  waitMs: number | undefined;
   /** Streams human output while a long command runs (catdb). */
   write(text: string): void;
   progress: Progress;
 }
 
-/** 'node': a control that honours -n PNN|all; 'local': always this node (record commands). */
-export type CommandScope = 'node' | 'local';
+/**
+ * 'node': a control that honours -n PNN|all; 'one': honours -n PNN, refuses -n all (a command that
+ * changes one node and waits for the cluster: stop, ban…); 'local': always this node (record commands).
+ */
+export type CommandScope = 'node' | 'one' | 'local';
 
 export interface CommandSpec {
   name: string;

@@ -11,8 +11,10 @@ export interface StatusView {
   pnn: number;
   nodes: NodeMapEntry[];
   vnnmap: VnnMapView;
-  /** The recovery leader; null until the recovery daemon exists. */
+  /** The recovery leader; null while none is known. */
   leader: number | null;
+  /** The node's dbs are frozen: ctdb's "Recovery mode:RECOVERY (1)". */
+  frozen: boolean;
 }
 
 export interface StatusJson {
@@ -42,13 +44,19 @@ export function statusJson(s: StatusView): StatusJson {
   };
 }
 
-export function nodemapLines(nodes: readonly NodeMapEntry[], thisPnn: number): string[] {
+/** ctdb's print_nodemap: "Number of nodes:N" (unless `header` is false), then a row per node. */
+export function nodemapLines(nodes: readonly NodeMapEntry[], thisPnn: number, header = true): string[] {
   const deleted = nodes.filter(isDeleted).length;
   const head = deleted === 0 ? `Number of nodes:${nodes.length}` : `Number of nodes:${nodes.length} (including ${deleted} deleted nodes)`;
   const rows = nodes
     .filter((n) => !isDeleted(n))
     .map((n) => `pnn:${n.pnn} ${n.address.padEnd(16)} ${nodeFlags(n).join('|')}${n.pnn === thisPnn ? ' (THIS NODE)' : ''}`);
-  return [head, ...rows];
+  return header ? [head, ...rows] : rows;
+}
+
+/** ctdb's recovery mode line: a frozen node is in recovery. */
+export function recoveryModeLine(frozen: boolean): string {
+  return frozen ? 'Recovery mode:RECOVERY (1)' : 'Recovery mode:NORMAL (0)';
 }
 
 export function vnnmapLines(v: VnnMapView): string[] {
@@ -59,7 +67,7 @@ export function vnnmapLines(v: VnnMapView): string[] {
 
 export function statusText(s: StatusView): string {
   const leader = s.leader === null ? 'Leader:UNKNOWN' : `Leader:${s.leader}`;
-  return lines([...nodemapLines(s.nodes, s.pnn), ...vnnmapLines(s.vnnmap), leader]);
+  return lines([...nodemapLines(s.nodes, s.pnn), ...vnnmapLines(s.vnnmap), recoveryModeLine(s.frozen), leader]);
 }
 
 export function vnnmapJson(v: VnnMapView): { generation: number; vnnmap: number[] } {

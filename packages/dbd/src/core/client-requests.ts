@@ -6,6 +6,7 @@ import type { DbState } from './databases.js';
 import { controls, isControl } from './controls.js';
 import { keyStateOf } from './record-flow/key-state.js';
 import { isRecoveryControl, recoveryControls } from './recovery-support/recovery-controls.js';
+import { isVacuumControl, vacuumControls } from './vacuum-support/vacuum-controls.js';
 
 type Reply = (body: EnvelopeInit) => void;
 
@@ -32,6 +33,7 @@ export function handleClientRequest(core: DbdCore, clientId: string, env: Envelo
     return controls[body]!(core, env, reply);
   }
   if (isRecoveryControl(body)) return recoveryControls[body]!(core, env, reply);
+  if (isVacuumControl(body)) return vacuumControls[body]!(core, env, reply);
   switch (body) {
     case 'hello': {
       const h = bodyOf(env, 'hello');
@@ -102,10 +104,11 @@ function store(core: DbdCore, env: Envelope, reply: Reply): void {
   if (!('db' in t)) return reply(t);
   if (!s.delete && s.data.length > recordBytesMax) return reply(err(ErrorCode.ERR_RECORD_TOO_LARGE, `record of ${s.data.length} bytes exceeds ${recordBytesMax}`));
   const { db, key } = t;
-  core.whenServing(() => {
+  core.whenLeased(() => {
     const res = db.file.storeUnderLock(key, Number(s.token), s.delete ? undefined : s.data, s.unlock);
     if (res === 'lock_lost') return reply(err(ErrorCode.ERR_LOCK_LOST, 'the lock token no longer holds the record lock'));
     reply({ ok: {} });
+    if (s.delete) core.ctx.feedGrew(db.info.dbId);
     if (s.unlock) afterUnlock(core, db, key);
   }, reply);
 }

@@ -29,6 +29,8 @@ export class Ctx {
   /** PNNs whose link from here is up (handshake seen, keepalives arriving). */
   readonly linksUp = new Set<number>();
   readonly status = new NodeStatus();
+  /** dbd appended to a db's vacuum feed (set by the core: vacuumd is told, §4.1). */
+  feedGrew: (dbId: number) => void = () => undefined;
 
   constructor(readonly cfg: CoreConfig, readonly io: CoreIo, readonly stats: DbdStats, readonly dbs: Databases) {
     this.pnn = cfg.pnn;

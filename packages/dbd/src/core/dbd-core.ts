@@ -20,6 +20,8 @@ import { Freezer, drainTimerId } from './recovery-support/freeze.js';
 import { Pushes } from './recovery-support/pull-push.js';
 import { LinkMonitor, keepaliveTimerId } from './links.js';
 import { unbanTimerId } from './controls.js';
+import { VacuumRemotes } from './vacuum-support/remote.js';
+import { FeedNotifier, feedGrewTimerId } from './vacuum-support/feed.js';
 
 export const sweepTimerId = 'sweep';
 export const sweepIntervalMs = 100;
@@ -44,6 +46,8 @@ export class DbdCore implements FlowHooks {
   readonly freezer: Freezer;
   readonly pushes: Pushes;
   readonly links: LinkMonitor;
+  readonly vacuumRemotes: VacuumRemotes;
+  readonly feed: FeedNotifier;
   readonly clients = new Map<string, ClientInfo>();
   private readonly parkedKeys = new Set<{ db: DbState; ks: KeyState }>();
   private readonly parkedKeySet = new WeakSet<KeyState>();
@@ -63,6 +67,9 @@ export class DbdCore implements FlowHooks {
     this.freezer = new Freezer(this.ctx, () => this.resumeAll());
     this.pushes = new Pushes(this.ctx, this.attach);
     this.links = new LinkMonitor(this.ctx, (pnn, why) => this.linkDown(pnn, why));
+    this.vacuumRemotes = new VacuumRemotes(this.ctx);
+    this.feed = new FeedNotifier(this.ctx);
+    this.ctx.feedGrew = (dbId) => this.feed.note(dbId);
   }
 
   start(): void {
@@ -126,6 +133,7 @@ export class DbdCore implements FlowHooks {
     if (id === sweepTimerId) return this.sweep();
     if (id === keepaliveTimerId) return this.links.tick();
     if (id === drainTimerId) return this.freezer.checkDrain();
+    if (id === feedGrewTimerId) return this.feed.flush();
     if (id === unbanTimerId) {
       this.ctx.status.bannedUntilNs = 0;
       this.ctx.log.info('ban over');
@@ -145,6 +153,8 @@ export class DbdCore implements FlowHooks {
         return this.forwarder.onTimeout(n);
       case 'traverse':
         return this.traverses.onTimeout(n);
+      case 'vacuum':
+        return this.vacuumRemotes.onTimeout(n);
       default:
         this.ctx.log.warn({ timer: id }, 'unknown timer');
     }
@@ -172,9 +182,16 @@ export class DbdCore implements FlowHooks {
     this.poller.arm(db, ks);
   }
 
-  /** Runs op now if this node may serve records, else when the lease is renewed. */
-  whenServing(op: () => void, refuse: (body: EnvelopeInit) => void): void {
-    if (this.ctx.serving()) return op();
+  /**
+   * Runs op (a lock holder's store) now if this node holds the lease (§2.2), else when it is
+   * renewed. Not held back by a freeze: the freeze waits for holders to drain (§5.3.1), so a
+   * holder must be able to store and let go — parked until the thaw, the store could never
+   * drain, the freeze broke the lock at RecoveryDrainTimeout and the write was lost with
+   * ERR_LOCK_LOST. A shared-access store checks the lease and the lock row only, too.
+   * (Found by packages/dbd/test/recovery-support.test.ts.)
+   */
+  whenLeased(op: () => void, refuse: (body: EnvelopeInit) => void): void {
+    if (this.ctx.leaseValid()) return op();
     if (this.parkedOps.length >= parkedOpsMax) return refuse({ error: { code: ErrorCode.ERR_BUSY, message: 'too many operations wait for the node to become active' } });
     this.parkedOps.push(op);
   }
@@ -185,6 +202,8 @@ export class DbdCore implements FlowHooks {
 
   /** After a thaw: every key with waiters runs again (calls restart in the new generation). */
   private resumeAll(): void {
+    // Probe at once: the new generation's lease is what lets this node serve again.
+    this.fence.tick();
     this.resumeParked();
     for (const db of this.ctx.dbs.all()) for (const ks of [...db.keys.values()]) if (ks.waiters.length > 0) pump(this.ctx, this, db, ks);
   }

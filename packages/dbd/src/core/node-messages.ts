@@ -8,8 +8,10 @@ import { keyStateOf } from './record-flow/key-state.js';
 import { becomeDmaster, onDmasterRequest } from './record-flow/migrate.js';
 import { readLivePage } from './traverse.js';
 import type { DbState } from './databases.js';
+import { onVacuumFetch } from './vacuum-support/migrate-to-lmaster.js';
+import { onVacuumBatch } from './vacuum-support/remote.js';
 
-const recordBodies = new Set(['callRequest', 'dmasterRequest', 'dmasterReply']);
+const recordBodies = new Set(['callRequest', 'dmasterRequest', 'dmasterReply', 'vacuumFetch']);
 
 export function handleNodeMessage(core: DbdCore, env: Envelope): void {
   const { ctx } = core;
@@ -87,9 +89,20 @@ function dispatch(core: DbdCore, from: number, generation: number, env: Envelope
       becomeDmaster(ctx, db, Buffer.from(m.key), { rsn: Number(hdr?.rsn ?? 0), dmaster: hdr?.dmaster ?? 0, flags: hdr?.flags ?? 0 }, Buffer.from(m.data));
       return arrived(core, db, m.key);
     }
+    case 'vacuumFetch': {
+      const m = bodyOf(env, 'vacuumFetch');
+      const db = dbOrDrop(core, m.dbId, from, body);
+      if (db === undefined) return;
+      return onVacuumFetch(ctx, db, from, m, (key) => arrived(core, db, key));
+    }
+    case 'vacuumBatch':
+      return onVacuumBatch(ctx, from, generation, bodyOf(env, 'vacuumBatch'));
+    case 'vacuumBatchReply':
+      return core.vacuumRemotes.onReply(from, bodyOf(env, 'vacuumBatchReply'));
     case 'probe':
-      // A frozen node does not ack probes: the old generation's leases run out (§2.2).
-      if (ctx.status.frozen) return;
+      // A frozen node acks no probe of the old generation, so its leases run out (§2.2); once
+      // the new generation is installed, its probes are acked so serving resumes at the thaw.
+      if (ctx.status.frozen && generation !== ctx.status.freezeGeneration) return;
       return core.fence.onProbe(from, generation, Number(bodyOf(env, 'probe').probeId));
     case 'keepalive':
       return;

@@ -59,6 +59,11 @@ export function becomeDmaster(ctx: Ctx, db: DbState, key: Buffer, header: Record
     rsn = stale.rsn + 1;
   }
   const flags = data.length > 0 ? header.flags | RecordFlags.MIGRATED_WITH_DATA : header.flags;
-  db.file.tx(() => db.file.records.put(key, { rsn, dmaster: ctx.pnn, flags }, data));
+  db.file.tx(() => {
+    db.file.records.put(key, { rsn, dmaster: ctx.pnn, flags }, data);
+    // A tombstone that arrives by migration enters this node's vacuum feed (§4.1).
+    if (data.length === 0) db.file.feed.append(key, rsn, db.file.meta.get().wipe_epoch);
+  });
+  if (data.length === 0) ctx.feedGrew(db.info.dbId);
   ctx.stats.inc('migrations_in');
 }

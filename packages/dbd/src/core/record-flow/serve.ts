@@ -101,6 +101,7 @@ function serveElsewhere(ctx: Ctx, db: DbState, ks: KeyState, head: LocalWaiter |
   if (rec === undefined && lmaster === ctx.pnn) {
     // Step 3: the lmaster without the record creates it; the loop then serves from here.
     db.file.createAutomatic(ks.key, ctx.pnn);
+    ctx.feedGrew(db.info.dbId);
     ctx.stats.inc('records_created');
     return true;
   }

@@ -1,0 +1,10 @@
+// @ctdbng/bench: the benchmarks behind `ctdbng-bench` (README.md), usable programmatically.
+export { localBench, type LocalOptions } from './local.js';
+export { migrateBench, type MigrateOptions } from './migrate.js';
+export { concurrentBench, type ConcurrentOptions, type Layout } from './concurrent.js';
+export { traverseBench, type TraverseOptions } from './traverse.js';
+export { startupBench, startupRuns, type StartupRuns } from './startup.js';
+export { peerBench, peerUnavailable, peerDirDefault, type PeerOptions } from './peer.js';
+export { markdownTable, resultText, type BenchResult, type Figure, type Comparison, type Unit } from './report.js';
+export { summarize, percentileSorted, median, opsPerSec, type LatencySummary } from './stats.js';
+export type { CommonOptions } from './common.js';

@@ -1,0 +1,67 @@
+// local-shared and local-zmq: fetch_lock + store + unlock of a record whose dmaster is node 0
+// (its lmaster is node 0 too, so even its creation needs no other node), from a client on node 0.
+import { connect } from '@ctdbng/client';
+import { commandLine, keysWithLmaster, lockStoreUnlock, portBases, secondsSince, timedLoop, valueBuffer, vnnmapOf, withCluster, type CommonOptions } from './common.js';
+import type { BenchResult, Figure } from './report.js';
+import { fmtUs, opsPerSec, summarize } from './stats.js';
+import { runWorkers } from './worker.js';
+
+export interface LocalOptions {
+  ops: number;
+  warmup: number;
+  /** local-shared only: processes of the multi-process run (0: skip it). */
+  procs: number;
+  portBase?: number;
+}
+
+export async function localBench(o: CommonOptions, mode: 'shared' | 'zmq', lo: LocalOptions): Promise<BenchResult> {
+  const bench = mode === 'shared' ? 'local-shared' : 'local-zmq';
+  const portBase = lo.portBase ?? portBases[bench];
+  const args = [bench, '--ops', String(lo.ops), '--warmup', String(lo.warmup), ...(mode === 'shared' ? ['--procs', String(lo.procs)] : []), '--port-base', String(portBase)];
+  const t0 = process.hrtime.bigint();
+  o.log(`# ${bench}: ${lo.ops} x fetch_lock+store(unlock) of a local record (dmaster = lmaster = node 0), ${mode === 'shared' ? 'shared access' : 'ZeroMQ path, no shared access'}`);
+  const figures: Figure[] = [];
+  const notes: string[] = [];
+  await withCluster(o, bench, portBase, async (cluster) => {
+    const base = cluster.nodeBase(0);
+    const client = await connect({ base, sharedAccess: mode === 'shared', name: `bench-${bench}` });
+    let keys: string[];
+    try {
+      const vnnmap = await vnnmapOf(client);
+      keys = keysWithLmaster('local', 0, vnnmap, 1 + lo.procs);
+      const db = await client.attach('bench_local.db');
+      const value = valueBuffer();
+      const r = await timedLoop(lo.ops, lo.warmup, (i) => lockStoreUnlock(db, keys[0]!, value, i));
+      const s = summarize(r.samplesNs);
+      const rate = opsPerSec(lo.ops, r.endNs - r.startNs);
+      const p50Target = mode === 'shared' ? 20 : 250;
+      figures.push(
+        { label: 'p50 fetch_lock+store+unlock, 1 process', value: s.p50Us, unit: 'us', target: { op: '<=', value: p50Target }, headline: true,
+          ...(mode === 'shared' ? { ctdb: { value: 1, source: 'FLOOR.md', what: 'fetch_loop_key, CTDB client library, ≈1 µs/op' } } : {}) },
+        { label: 'p99, 1 process', value: s.p99Us, unit: 'us' },
+        { label: 'rate, 1 process', value: rate, unit: 'ops/s', headline: mode === 'zmq',
+          ...(mode === 'shared' ? { ctdb: { value: 1_130_000, source: 'FLOOR.md', what: 'fetch_loop_key, 1 process' } } : {}) },
+      );
+      notes.push(`1 process: ${r.shared} of ${lo.ops} measured locks via shared access; mean ${fmtUs(s.meanUs)}, min ${fmtUs(s.minUs)}, max ${fmtUs(s.maxUs)}`);
+      if (mode === 'shared' && r.shared < lo.ops) notes.push('WARNING: some locks fell back to dbd (fence not held, file busy, ...): see the count above');
+    } finally {
+      await client.close();
+    }
+    if (mode === 'shared' && lo.procs > 0) {
+      o.log(`  ${lo.procs} processes together, distinct keys, ${lo.ops} ops each`);
+      const m = await runWorkers(Array.from({ length: lo.procs }, (_, i) => ({
+        base, db: 'bench_local.db', keys: [keys[1 + i]!], sharedAccess: true, ops: lo.ops, warmup: lo.warmup,
+      })));
+      const all = summarize(m.reports.flatMap((r) => r.samplesNs));
+      figures.push(
+        { label: `rate, ${lo.procs} processes together`, value: m.combinedOpsPerSec, unit: 'ops/s', target: { op: '>=', value: 100_000 }, headline: true,
+          ctdb: { value: 2_090_000, source: 'FLOOR.md', what: 'fetch_loop_key, 2 processes, distinct keys (2.09–2.20 M)' } },
+        { label: `p50 while ${lo.procs} processes run`, value: all.p50Us, unit: 'us' },
+        { label: `p99 while ${lo.procs} processes run`, value: all.p99Us, unit: 'us' },
+      );
+      notes.push(`${lo.procs} processes: per process ${m.reports.map((r) => Math.round(opsPerSec(r.ops, BigInt(r.endNs) - BigInt(r.startNs))).toLocaleString('en-US')).join(' + ')} ops/s; `
+        + `${m.reports.reduce((a, r) => a + r.shared, 0)} of ${m.totalOps} locks via shared access`);
+    }
+  });
+  return { bench, command: commandLine(args), figures, notes, elapsedSec: secondsSince(t0) };
+}

@@ -1,0 +1,97 @@
+// traverse: fill a volatile db with N records spread over the 3 nodes, then time cluster-wide
+// traverses (client db.traverse(), counting records) and one `ctdbng catdb` CLI run.
+//
+// Fill: every record is created on its own lmaster (keys bucketed by lmasterOf), through the
+// ZeroMQ path with `window` fetch_lock+store(unlock) chains in flight per node, all 3 nodes at
+// once. Shared access cannot create records (a record absent from the file falls back to dbd),
+// so this is the fastest honest way with the public client API; no record migrates.
+import { spawnSync } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { connect, type Client, type Db } from '@ctdbng/client';
+import { lmasterOf } from '@ctdbng/common';
+import { ctdbngBin } from './cli-paths.js';
+import { commandLine, lockStoreUnlock, portBases, secondsSince, vnnmapOf, withCluster, type CommonOptions } from './common.js';
+import type { BenchResult, Figure } from './report.js';
+import { median } from './stats.js';
+
+export interface TraverseOptions { records: number; window: number; runs: number; cli: boolean; portBase?: number }
+
+async function fillNode(db: Db, keys: readonly string[], window: number): Promise<void> {
+  let next = 0;
+  const value = Buffer.alloc(32, 0x62);
+  await Promise.all(Array.from({ length: Math.min(window, keys.length) }, async () => {
+    const v = Buffer.from(value);
+    while (next < keys.length) {
+      const i = next++;
+      await lockStoreUnlock(db, keys[i]!, v, i);
+    }
+  }));
+}
+
+export async function traverseBench(o: CommonOptions, to: TraverseOptions): Promise<BenchResult> {
+  const portBase = to.portBase ?? portBases.traverse;
+  const args = ['traverse', '--records', String(to.records), '--window', String(to.window), '--runs', String(to.runs), ...(to.cli ? [] : ['--no-cli']), '--port-base', String(portBase)];
+  const t0 = process.hrtime.bigint();
+  o.log(`# traverse: fill ${to.records} records (each on its lmaster, ${to.window} in flight per node), then traverse from node 0`);
+  const figures: Figure[] = [];
+  const notes: string[] = [];
+  await withCluster(o, 'traverse', portBase, async (cluster) => {
+    const clients: Client[] = [];
+    try {
+      for (let p = 0; p < cluster.nodes; p++) clients.push(await connect({ base: cluster.nodeBase(p), name: `bench-traverse-${p}`, timeoutMs: 120_000 }));
+      const vnnmap = await vnnmapOf(clients[0]!);
+      await clients[0]!.attach('bench_traverse.db');
+      const dbs = await Promise.all(clients.map((c) => c.attach('bench_traverse.db')));
+      const buckets: string[][] = clients.map(() => []);
+      for (let i = 0; i < to.records; i++) {
+        const k = `rec${String(i).padStart(8, '0')}`;
+        buckets[lmasterOf(Buffer.from(k), vnnmap)]!.push(k);
+      }
+      const tf = process.hrtime.bigint();
+      await Promise.all(dbs.map((db, p) => fillNode(db, buckets[p]!, to.window)));
+      const fillSec = secondsSince(tf);
+      figures.push({ label: `fill ${to.records} records (ZeroMQ, ${to.window} in flight per node, 3 nodes at once)`, value: to.records / fillSec, unit: 'records/s' });
+      notes.push(`fill took ${fillSec.toFixed(2)} s; records per node (lmaster): ${buckets.map((b) => b.length).join(' / ')}`);
+      o.log(`  filled in ${fillSec.toFixed(2)} s`);
+
+      const times: number[] = [];
+      for (let r = 0; r < to.runs; r++) {
+        const tt = process.hrtime.bigint();
+        let count = 0;
+        for await (const _rec of dbs[0]!.traverse()) count++;
+        const sec = secondsSince(tt);
+        times.push(sec);
+        o.log(`  traverse ${r + 1}: ${count} records in ${sec.toFixed(3)} s`);
+        if (count !== to.records) notes.push(`WARNING: traverse ${r + 1} counted ${count} records, expected ${to.records}`);
+      }
+      const med = median(times);
+      figures.push(
+        { label: `cluster-wide traverse of ${to.records} records (client, median of ${to.runs})`, value: med, unit: 's', target: { op: '<=', value: 0.5 }, headline: true,
+          ...(to.records === 100_000 ? { ctdb: { value: 1.19, source: 'FIGURES.md §c', what: '`ctdb catdb` CLI >/dev/null, 1.16–1.23 s' } } : {}) },
+        { label: 'traverse rate', value: to.records / med, unit: 'records/s', headline: true },
+      );
+      notes.push(`traverse runs: ${times.map((t) => t.toFixed(3)).join(', ')} s`);
+      if (to.cli) {
+        // The CLI, like `ctdb catdb DB >/dev/null` in FIGURES.md: spawn + traverse + printing.
+        const devnull = openSync('/dev/null', 'w');
+        try {
+          const tc = process.hrtime.bigint();
+          const r = spawnSync(process.execPath, [ctdbngBin(), 'catdb', 'bench_traverse.db'], {
+            env: { ...process.env, CTDBNG_BASE: cluster.nodeBase(1) }, stdio: ['ignore', devnull, 'pipe'],
+          });
+          const sec = secondsSince(tc);
+          if (r.status !== 0) notes.push(`ctdbng catdb failed (${r.status}): ${r.stderr.toString().trim()}`);
+          else {
+            figures.push({ label: '`CTDBNG_BASE=node.1 ctdbng catdb DB >/dev/null` (CLI, spawn included)', value: sec, unit: 's',
+              ...(to.records === 100_000 ? { ctdb: { value: 1.19, source: 'FIGURES.md §c', what: '`ctdb catdb` >/dev/null from node 1' } } : {}) });
+          }
+        } finally {
+          closeSync(devnull);
+        }
+      }
+    } finally {
+      await Promise.allSettled(clients.map((c) => c.close()));
+    }
+  });
+  return { bench: 'traverse', command: commandLine(args), figures, notes, elapsedSec: secondsSince(t0) };
+}

@@ -1,0 +1,34 @@
+// Purge (DESIGN §4.4): the lmaster removes its own tombstone only if, under the record lock (one
+// write transaction), it is still a tombstone with the same rsn, this node still its dmaster and
+// lmaster, and the generation unchanged. Also ReclaimSpace (§4.6).
+import { ErrorCode, type BodyOf, type EnvelopeInit } from '@ctdbng/protocol';
+import { lmasterOf } from '@ctdbng/common';
+import type { Ctx } from '../ctx.js';
+
+type Reply = (body: EnvelopeInit) => void;
+
+export function purgeIfUnchanged(ctx: Ctx, m: BodyOf<'purgeIfUnchanged'>, reply: Reply): void {
+  const db = ctx.dbs.get(m.dbId);
+  if (db === undefined) return reply({ error: { code: ErrorCode.ERR_UNKNOWN_DB, message: `no db with id 0x${m.dbId.toString(16)}` } });
+  const unchanged = ctx.serving() && m.generation === ctx.vnn.generation;
+  const purged = db.file.tx(() =>
+    m.keys.map((k) => {
+      if (!unchanged) return false;
+      const key = Buffer.from(k.key ?? Buffer.alloc(0));
+      const rec = db.file.records.get(key);
+      if (rec === undefined || rec.data.length > 0 || rec.rsn !== Number(k.rsn)) return false;
+      if (rec.dmaster !== ctx.pnn || lmasterOf(key, ctx.vnn.pnns) !== ctx.pnn) return false;
+      if (db.file.locks.get(key) !== undefined) return false; // locked or wanted by a waiter
+      return db.file.records.remove(key);
+    }),
+  );
+  reply({ purgeIfUnchangedReply: { purged } });
+}
+
+export function reclaimSpace(ctx: Ctx, m: BodyOf<'reclaimSpace'>, reply: Reply): void {
+  const db = ctx.dbs.get(m.dbId);
+  if (db === undefined) return reply({ error: { code: ErrorCode.ERR_UNKNOWN_DB, message: `no db with id 0x${m.dbId.toString(16)}` } });
+  if (db.file.pushOpen) return reply({ error: { code: ErrorCode.ERR_BUSY, message: 'a recovery push is open on this db' } });
+  const left = db.file.reclaim(Math.min(m.pages, 100_000));
+  reply({ reclaimSpaceReply: { freelistPages: left.freelistPages, pageCount: left.pageCount } });
+}

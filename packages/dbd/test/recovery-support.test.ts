@@ -1,0 +1,477 @@
+// Scenarios of dbd's side of recovery (DESIGN §5.3, §2.2, §2.1.9) on three dbd cores wired in
+// memory; the test plays the leader's recoverd and sends the recovery controls itself.
+import { describe, expect, test } from 'vitest';
+import { lmasterOf } from '@ctdbng/common';
+import { RecordFlags } from '@ctdbng/store';
+import { keyWithLmaster, startCluster, type Cluster } from './harness.js';
+import { ctl, freeze, merge, pullAll, push, recover, type WireRecord } from './recovery-driver.js';
+
+const vnnmap = [0, 1, 2];
+const lm = (key: Buffer): number => lmasterOf(key, vnnmap);
+const text = (b: Uint8Array | null | undefined): string => Buffer.from(b ?? []).toString();
+const G2 = 0x2222;
+const G3 = 0x3333;
+
+function lockHeld(c: Cluster, pnn: number, clientId: string, key: Buffer): number {
+  const fl = c.fetchLock(pnn, clientId, key);
+  c.runUntilIdle();
+  return Number(fl.body('fetchLockReply').token);
+}
+
+function nodeState(c: Cluster, pnn: number) {
+  return ctl(c, pnn, { getNodeState: {} }).body('nodeState');
+}
+
+function keysOf(c: Cluster, pnn: number): string[] {
+  return c.cores[pnn]!.ctx.dbs.get(c.dbId)!.file.records.pageAll(undefined, 1000).map((r) => text(r.key));
+}
+
+function rec(key: string, rsn: number, dmaster: number, data: string): WireRecord {
+  return { key: Buffer.from(key), header: { rsn, dmaster, flags: 0 }, data: Buffer.from(data) };
+}
+
+describe('freeze', () => {
+  test('a freeze answers once held locks are released', () => {
+    const c = startCluster();
+    const key = keyWithLmaster(lm, 0);
+    const token = lockHeld(c, 0, 'holder', key);
+    const fz = c.request(0, 'recoverd', { freeze: { term: 1, generation: G2 } });
+    c.runUntilIdle();
+    c.advance(1000);
+    expect(fz.done).toBe(false);
+    expect(nodeState(c, 0).frozen).toBe(true);
+    expect(c.cores[0]!.ctx.dbs.get(c.dbId)!.file.meta.get().frozen).toBe(1);
+
+    // The holder finishes its work: store and unlock are served while the freeze drains.
+    const st = c.store(0, 'holder', key, token, Buffer.from('last words'), false);
+    c.runUntilIdle();
+    st.body('ok');
+    expect(fz.done).toBe(false);
+    c.call(0, 'holder', { unlock: { dbId: c.dbId, key, token } }).body('ok');
+    c.advance(10);
+    fz.body('ok');
+    expect(c.stat('locks_broken', 0)).toBe(0);
+    expect(c.record(0, key)!.data.toString()).toBe('last words');
+    expect(c.events[0]).toContainEqual({ freeze: { generation: G2, frozen: true } });
+  });
+
+  test('a freeze breaks locks still held after RecoveryDrainTimeout and their holders get ERR_LOCK_LOST', () => {
+    const c = startCluster();
+    const drainMs = c.tunables.recoveryDrainTimeoutMs;
+    const keys = [keyWithLmaster(lm, 1, 'a'), keyWithLmaster(lm, 1, 'b')];
+    const tokens = keys.map((k, i) => lockHeld(c, 1, `holder${i}`, k));
+    const fz = c.request(1, 'recoverd', { freeze: { term: 1, generation: G2 } });
+    c.runUntilIdle();
+    c.advance(drainMs - 10);
+    expect(fz.done).toBe(false);
+    c.advance(20);
+    fz.body('ok');
+    expect(c.stat('locks_broken', 1)).toBe(2);
+    expect(c.cores[1]!.ctx.dbs.get(c.dbId)!.file.locks.all()).toEqual([]);
+    expect(c.call(1, 'holder0', { unlock: { dbId: c.dbId, key: keys[0]!, token: tokens[0]! } }).errorCode).toBe('ERR_LOCK_LOST');
+    expect(c.call(1, 'holder1', { renewLock: { dbId: c.dbId, key: keys[1]!, token: tokens[1]! } }).errorCode).toBe('ERR_LOCK_LOST');
+    const st = c.store(1, 'holder1', keys[1]!, tokens[1]!, Buffer.from('too late'));
+    c.runUntilIdle();
+    expect(st.errorCode).toBe('ERR_LOCK_LOST');
+    expect(c.record(1, keys[1]!)!.data.length).toBe(0);
+  });
+
+  test('while frozen, fetch_lock waits, and completes after thaw', () => {
+    const c = startCluster();
+    const local = keyWithLmaster(lm, 1, 'l');
+    const remote = keyWithLmaster(lm, 2, 'r');
+    c.write(1, 'w', local, Buffer.from('L'));
+    c.write(0, 'w', remote, Buffer.from('R'));
+    for (const p of freeze(c, [0, 1, 2], G2)) p.body('ok');
+    const waiting = [c.fetchLock(1, 'x', local), c.fetchLock(1, 'y', remote), c.request(1, 'z', { fetch: { dbId: c.dbId, key: remote } })];
+    c.runUntilIdle();
+    c.advance(2000);
+    expect(waiting.map((p) => p.done)).toEqual([false, false, false]);
+    expect(c.stat('calls_started', 1)).toBe(0);
+    for (const pnn of [0, 1, 2]) ctl(c, pnn, { installGeneration: { term: 1, generation: G2, pnns: vnnmap } }).body('ok');
+    for (const pnn of [0, 1, 2]) ctl(c, pnn, { thaw: { term: 1, generation: G2 } }).body('ok');
+    c.advance(1000);
+    expect(text(waiting[0]!.body('fetchLockReply').data)).toBe('L');
+    expect(text(waiting[1]!.body('fetchLockReply').data)).toBe('R');
+    // y holds the lock of `remote` on node 1 now; its release lets the fetch through.
+    c.call(1, 'y', { unlock: { dbId: c.dbId, key: remote, token: Number(waiting[1]!.body('fetchLockReply').token) } }).body('ok');
+    c.runUntilIdle();
+    expect(text(waiting[2]!.body('fetchReply').data)).toBe('R');
+    expect(c.events[1]).toContainEqual({ freeze: { generation: G2, frozen: false } });
+  });
+
+  test('after a freeze for generation G, record messages of the old generation are dropped and those of G are deferred until the thaw', () => {
+    const c = startCluster();
+    const G1 = c.generation;
+    const mine = keyWithLmaster(lm, 1, 'm');
+    c.write(1, 'w', mine, Buffer.from('on1'));
+    freeze(c, [1], G2)[0]!.body('ok');
+    const wrong = c.stat('wrong_generation', 1);
+    const served = c.stat('calls_served_remote', 1);
+    const oldKey = Buffer.from('old-gen');
+    const newKey = Buffer.from('new-gen');
+    // Old generation: a call for a record node 1 masters and a hand-over to node 1.
+    c.sendAs(2, 1, { callRequest: { dbId: c.dbId, key: mine, origin: 2, hopcount: 0, callId: 900 } }, G1);
+    c.sendAs(0, 1, { dmasterReply: { dbId: c.dbId, key: oldKey, header: { rsn: 5, dmaster: 1, flags: 0 }, data: Buffer.from('old'), callId: 901 } }, G1);
+    // The new generation: the same kinds, deferred.
+    c.sendAs(2, 1, { callRequest: { dbId: c.dbId, key: mine, origin: 2, hopcount: 0, callId: 902 } }, G2);
+    c.sendAs(0, 1, { dmasterReply: { dbId: c.dbId, key: newKey, header: { rsn: 7, dmaster: 1, flags: 0 }, data: Buffer.from('new'), callId: 903 } }, G2);
+    c.runUntilIdle();
+    c.advance(500);
+    expect(c.stat('wrong_generation', 1)).toBe(wrong + 2);
+    expect(c.record(1, oldKey)).toBeUndefined();
+    expect(c.record(1, newKey)).toBeUndefined();
+    expect(c.stat('calls_served_remote', 1)).toBe(served);
+    expect(c.record(1, mine)).toMatchObject({ dmaster: 1 });
+
+    ctl(c, 1, { installGeneration: { term: 1, generation: G2, pnns: vnnmap } }).body('ok');
+    ctl(c, 1, { thaw: { term: 1, generation: G2 } }).body('ok');
+    c.runUntilIdle();
+    // The deferred ones ran at the thaw: the hand-over landed, the call was taken (it waits for
+    // node 1's lease in G2, which its peers, still in G1, do not grant).
+    expect(c.record(1, newKey)).toMatchObject({ rsn: 8, dmaster: 1, data: Buffer.from('new') });
+    expect(c.record(1, oldKey)).toBeUndefined();
+    expect(c.stat('wrong_generation', 1)).toBe(wrong + 2);
+    const ks = c.cores[1]!.ctx.dbs.get(c.dbId)!.keys.get(mine.toString('latin1'));
+    expect(ks?.waiters.map((w) => (w.kind === 'call' ? w.call.callId : -1))).toEqual([902]);
+  });
+
+  test('a frozen node does not ack lease probes, so the old generation\'s leases run out', () => {
+    const c = startCluster();
+    const key = keyWithLmaster(lm, 0);
+    c.write(0, 'w', key, Buffer.from('v'));
+    const meta0 = (): number => c.cores[0]!.ctx.dbs.get(c.dbId)!.file.meta.get().lease_until_ns;
+    expect(c.cores[0]!.ctx.leaseValid()).toBe(true);
+    expect(meta0()).toBeGreaterThan(c.now);
+    for (const p of freeze(c, [1, 2], G2)) p.body('ok');
+    c.advance(c.tunables.sharedAccessLeaseMs + 10);
+    // Node 0 is not frozen, but it cannot renew: neither peer acks its probes.
+    expect(c.cores[0]!.ctx.leaseValid()).toBe(false);
+    expect(meta0()).toBeLessThanOrEqual(c.now);
+    const fl = c.fetchLock(0, 'late', key);
+    c.runUntilIdle();
+    c.advance(1000);
+    expect(fl.done).toBe(false);
+    expect(c.stat('fetch_lock_local', 0)).toBe(1);
+  });
+});
+
+describe('pull and push', () => {
+  test('pull returns every record with headers, including stale copies and tombstones, in pages, with the copy\'s validity and generation', () => {
+    const c = startCluster();
+    const a = keyWithLmaster(lm, 0, 'a');
+    const b = keyWithLmaster(lm, 1, 'b');
+    const d = keyWithLmaster(lm, 0, 'd');
+    c.write(0, 'w', a, Buffer.from('a0'));
+    c.write(2, 'w', a, Buffer.from('a2')); // node 0 keeps a stale copy
+    c.write(0, 'w', b, Buffer.from('b0'));
+    c.write(0, 'w', d, Buffer.from('d0'));
+    c.write(0, 'w', d, undefined); // tombstone
+    for (let i = 0; i < 5; i++) c.write(0, 'w', Buffer.from(`e${i}`), Buffer.from(`e${i}`));
+    freeze(c, [0], G2)[0]!.body('ok');
+    const pulled = pullAll(c, 0, 3);
+    const stored = c.cores[0]!.ctx.dbs.get(c.dbId)!.file.records.pageAll(undefined, 1000);
+    expect(stored.length).toBeGreaterThanOrEqual(8);
+    expect(pulled.pages).toBe(Math.ceil(stored.length / 3) + (stored.length % 3 === 0 ? 1 : 0));
+    expect(pulled.valid).toBe(true);
+    expect(pulled.generation).toBe(c.generation);
+    expect(pulled.records.map((r) => ({ key: text(r.key), rsn: Number(r.header!.rsn), dmaster: r.header!.dmaster, flags: r.header!.flags ?? 0, data: text(r.data) }))).toEqual(
+      stored.map((r) => ({ key: text(r.key), rsn: r.rsn, dmaster: r.dmaster, flags: r.flags, data: text(r.data) })),
+    );
+    const byKey = new Map(pulled.records.map((r) => [text(r.key), r]));
+    expect(byKey.get(a.toString())!.header).toMatchObject({ dmaster: 2 });
+    expect(text(byKey.get(a.toString())!.data)).toBe('a0');
+    expect(byKey.get(d.toString())!.data!.length).toBe(0);
+    expect(byKey.get(d.toString())!.header).toMatchObject({ dmaster: 0 });
+    // A page never ends early: done only on the last one.
+    const first = ctl(c, 0, { pullDb: { term: 1, dbId: c.dbId, recordsMax: 3 } }).body('pullDbReply');
+    expect(first.records).toHaveLength(3);
+    expect(first.done).toBe(false);
+    expect(ctl(c, 0, { pullDb: { term: 1, dbId: 0xdead } }).errorCode).toBe('ERR_UNKNOWN_DB');
+  });
+
+  test('a push replaces the db atomically: wipe, batches and commit in one transaction; an interrupted push (a new freeze or a second PushDbStart) leaves the old contents', () => {
+    const c = startCluster();
+    for (const k of ['o1', 'o2', 'o3']) c.write(1, 'w', Buffer.from(k), Buffer.from(`old-${k}`));
+    const before = c.cores[1]!.ctx.dbs.get(c.dbId)!.file.records.pageAll(undefined, 100);
+    const file = c.cores[1]!.ctx.dbs.get(c.dbId)!.file;
+    const name = file.identity.name;
+    freeze(c, [1], G2)[0]!.body('ok');
+
+    // Interrupted by a new freeze.
+    ctl(c, 1, { pushDbStart: { term: 1, pushId: 10, dbId: c.dbId, name, bumpRsn: false } }).body('ok');
+    ctl(c, 1, { pushDbBatch: { term: 1, pushId: 10, records: [rec('n1', 4, 0, 'new')] } }).body('ok');
+    expect(file.pushOpen).toBe(true);
+    freeze(c, [1], G3)[0]!.body('ok');
+    expect(file.pushOpen).toBe(false);
+    expect(file.records.pageAll(undefined, 100)).toEqual(before);
+    expect(ctl(c, 1, { pushDbCommit: { term: 1, pushId: 10, generation: G3 } }).errorCode).toBe('ERR_NOT_FOUND');
+
+    // Interrupted by a second PushDbStart, which is then interrupted in turn.
+    ctl(c, 1, { pushDbStart: { term: 1, pushId: 11, dbId: c.dbId, name, bumpRsn: false } }).body('ok');
+    ctl(c, 1, { pushDbBatch: { term: 1, pushId: 11, records: [rec('n1', 4, 0, 'new')] } }).body('ok');
+    ctl(c, 1, { pushDbStart: { term: 1, pushId: 12, dbId: c.dbId, name, bumpRsn: false } }).body('ok');
+    expect(ctl(c, 1, { pushDbBatch: { term: 1, pushId: 11, records: [rec('n2', 4, 0, 'new')] } }).errorCode).toBe('ERR_NOT_FOUND');
+    expect(ctl(c, 1, { pushDbCommit: { term: 1, pushId: 11, generation: G3 } }).errorCode).toBe('ERR_NOT_FOUND');
+    ctl(c, 1, { pushDbBatch: { term: 1, pushId: 12, records: [rec('n3', 4, 0, 'new')] } }).body('ok');
+    freeze(c, [1], G3 + 1, 2)[0]!.body('ok');
+    expect(file.records.pageAll(undefined, 100)).toEqual(before);
+    expect(file.meta.get()).toMatchObject({ generation: c.generation, valid: 1 });
+
+    // A whole push: only the pushed records remain, with the generation of the commit.
+    push(c, 1, [rec('n1', 4, 0, 'one'), rec('n2', 9, 0, 'two'), rec('n3', 1, 0, 'three'), rec('n4', 2, 0, 'four')], { generation: G3 + 1, term: 2, batchSize: 2 });
+    expect(keysOf(c, 1)).toEqual(['n1', 'n2', 'n3', 'n4']);
+    expect(c.record(1, Buffer.from('n2'))).toMatchObject({ rsn: 9, dmaster: 0, data: Buffer.from('two') });
+    expect(file.meta.get()).toMatchObject({ generation: G3 + 1, valid: 1 });
+    expect(file.locks.all()).toEqual([]);
+  });
+
+  test('the leader\'s own push (bump_rsn) stores rsn + 1', () => {
+    const c = startCluster();
+    freeze(c, [0, 1], G2).forEach((p) => p.body('ok'));
+    const records = [rec('x', 7, 0, 'X'), rec('y', 1, 0, 'Y')];
+    push(c, 0, records, { generation: G2, bumpRsn: true });
+    push(c, 1, records, { generation: G2 });
+    expect(c.record(0, Buffer.from('x'))).toMatchObject({ rsn: 8, dmaster: 0 });
+    expect(c.record(0, Buffer.from('y'))).toMatchObject({ rsn: 2, dmaster: 0 });
+    expect(c.record(1, Buffer.from('x'))).toMatchObject({ rsn: 7, dmaster: 0 });
+    expect(c.record(1, Buffer.from('y'))).toMatchObject({ rsn: 1, dmaster: 0 });
+  });
+});
+
+describe('a whole recovery', () => {
+  test('install generation sets vnnmap, generation and valid on every db; thaw restarts the calls that were in flight', () => {
+    const c = startCluster();
+    const G1 = c.generation;
+    const leader = 0;
+    const expected = new Map<string, string | undefined>();
+    const write = (pnn: number, k: string, v: string | undefined): void => {
+      c.write(pnn, 'w', Buffer.from(k), v === undefined ? undefined : Buffer.from(v));
+      expected.set(k, v);
+    };
+    for (let i = 0; i < 12; i++) write(i % 3, `k${i}`, `v${i}@${i % 3}`);
+    write(1, 'k0', 'v0@1'); // migrated: stale copies of k0 stay on node 0
+    write(2, 'k0', 'v0@2');
+    write(2, 'k4', undefined); // tombstones
+    write(0, 'k5', undefined);
+    // A client holds the lock of k7 on its dmaster (node 1); another on node 2 waits for it.
+    const held = Buffer.from('k7');
+    const token = lockHeld(c, 1, 'holder', held);
+    const waiter = c.fetchLock(2, 'waiter', held);
+    c.runUntilIdle();
+    expect(waiter.done).toBe(false);
+    expect(c.stat('lock_waits', 1)).toBe(1);
+
+    // 1. Freeze: node 1 answers once the holder stored and let go.
+    const fz = freeze(c, vnnmap, G2);
+    c.advance(10);
+    expect(fz.map((p) => p.done)).toEqual([true, false, true]);
+    c.store(1, 'holder', held, token, Buffer.from('v7@held'));
+    c.runUntilIdle();
+    expected.set('k7', 'v7@held');
+    c.advance(10);
+    for (const p of fz) p.body('ok');
+
+    // 2. Pull from all, merge, push to all (the leader bumps).
+    const pulls = vnnmap.map((pnn) => ({ pnn, ...pullAll(c, pnn, 4) }));
+    for (const p of pulls) expect(p).toMatchObject({ valid: true, generation: G1 });
+    const merged = merge(pulls, leader);
+    const live = [...expected].filter(([, v]) => v !== undefined).map(([k]) => k).sort();
+    expect(merged.map((r) => text(r.key)).sort()).toEqual(live);
+    for (const pnn of vnnmap) push(c, pnn, merged, { generation: G2, bumpRsn: pnn === leader });
+
+    // 3. Install, then thaw.
+    for (const pnn of vnnmap) ctl(c, pnn, { installGeneration: { term: 1, generation: G2, pnns: vnnmap } }).body('ok');
+    for (const pnn of vnnmap) {
+      expect(nodeState(c, pnn)).toMatchObject({ generation: G2, vnnmap, frozen: true });
+      expect(c.cores[pnn]!.ctx.dbs.get(c.dbId)!.file.meta.get()).toMatchObject({ generation: G2, valid: 1, frozen: 1 });
+    }
+    c.generation = G2;
+    for (const pnn of vnnmap) ctl(c, pnn, { thaw: { term: 1, generation: G2 } }).body('ok');
+    for (const pnn of vnnmap) expect(c.cores[pnn]!.ctx.dbs.get(c.dbId)!.file.meta.get().frozen).toBe(0);
+
+    // Every node holds every live record, the leader is dmaster of all and strictly newest —
+    // except k7, which the waiting client on node 2 takes over as soon as the thaw lets it.
+    const mergedRsn = new Map(merged.map((r) => [text(r.key), Number(r.header!.rsn)]));
+    for (const pnn of vnnmap) {
+      expect(keysOf(c, pnn).sort()).toEqual(live);
+      for (const k of live.filter((x) => x !== 'k7')) {
+        expect(c.record(pnn, Buffer.from(k))).toMatchObject({ dmaster: leader, data: Buffer.from(expected.get(k)!), rsn: mergedRsn.get(k)! + (pnn === leader ? 1 : 0) });
+        expect(c.record(pnn, Buffer.from(k))!.flags & RecordFlags.MIGRATED_WITH_DATA).toBe(RecordFlags.MIGRATED_WITH_DATA);
+      }
+    }
+
+    // The waiter's call restarts in G2 and completes without error once leases are granted.
+    c.advance(1000);
+    const r = waiter.body('fetchLockReply');
+    expect(text(r.data)).toBe('v7@held');
+    expect(r.header).toMatchObject({ dmaster: 2, rsn: mergedRsn.get('k7')! + 2 });
+    c.store(2, 'waiter', held, Number(r.token), Buffer.from('v7@after'));
+    c.runUntilIdle();
+    expected.set('k7', 'v7@after');
+
+    for (const pnn of vnnmap) {
+      for (const [k, v] of expected) {
+        const f = c.request(pnn, 'reader', { fetch: { dbId: c.dbId, key: Buffer.from(k) } });
+        c.runUntilIdle();
+        const fr = f.body('fetchReply');
+        expect({ k, pnn, found: fr.found, data: text(fr.data) }).toEqual({ k, pnn, found: v !== undefined, data: v ?? '' });
+      }
+    }
+  });
+
+  test('a hand-over in flight at the freeze is dropped, and the recovery keeps the record\'s data', () => {
+    const c = startCluster();
+    const key = keyWithLmaster(lm, 1);
+    c.write(2, 'w', key, Buffer.from('precious'));
+    const fl = c.fetchLock(0, 'taker', key);
+    while (!c.queued(2, 1).includes('dmasterRequest')) expect(c.step()).toBe(true);
+    // Node 2 has handed the record over (its copy names node 0); the freeze overtakes it.
+    expect(c.record(2, key)).toMatchObject({ dmaster: 0 });
+    const fz = [0, 1, 2].map((pnn) => c.request(pnn, 'recoverd', { freeze: { term: 1, generation: G2 } }));
+    for (const pnn of [0, 1, 2]) c.deliverRequest(pnn, 'recoverd');
+    const wrong = c.stat('wrong_generation', 1);
+    c.runUntilIdle();
+    expect(c.stat('wrong_generation', 1)).toBe(wrong + 1);
+    expect(c.record(0, key)?.data.toString() ?? '').toBe('');
+    for (const p of fz) p.body('ok');
+    recover(c, 1, vnnmap, G2);
+    // The leader pushed the record everywhere; the waiter on node 0 may take it over at once after the thaw.
+    for (const pnn of vnnmap) expect(text(c.record(pnn, key)!.data)).toBe('precious');
+    c.advance(1000);
+    expect(text(fl.body('fetchLockReply').data)).toBe('precious');
+  });
+
+  test('a recovery control with a lower term than one seen is refused with ERR_STALE_TERM', () => {
+    const c = startCluster();
+    ctl(c, 0, { freeze: { term: 5, generation: G2 } }).body('ok');
+    expect(ctl(c, 0, { freeze: { term: 4, generation: G3 } }).errorCode).toBe('ERR_STALE_TERM');
+    expect(ctl(c, 0, { pullDb: { term: 3, dbId: c.dbId } }).errorCode).toBe('ERR_STALE_TERM');
+    expect(ctl(c, 0, { pushDbStart: { term: 4, pushId: 1, dbId: c.dbId, name: 'test.tdb' } }).errorCode).toBe('ERR_STALE_TERM');
+    expect(ctl(c, 0, { installGeneration: { term: 4, generation: G2, pnns: vnnmap } }).errorCode).toBe('ERR_STALE_TERM');
+    expect(ctl(c, 0, { thaw: { term: 4, generation: G2 } }).errorCode).toBe('ERR_STALE_TERM');
+    expect(nodeState(c, 0)).toMatchObject({ highestTerm: 5, frozen: true, generation: c.generation });
+    // The same term and a higher one are taken.
+    ctl(c, 0, { pullDb: { term: 5, dbId: c.dbId } }).body('pullDbReply');
+    ctl(c, 0, { installGeneration: { term: 6, generation: G2, pnns: vnnmap } }).body('ok');
+    expect(nodeState(c, 0).highestTerm).toBe(6);
+  });
+
+  test('a recovery over all three nodes leaves the record flow working', () => {
+    const c = startCluster();
+    for (let i = 0; i < 6; i++) c.write(i % 3, 'w', Buffer.from(`r${i}`), Buffer.from(`v${i}`));
+    recover(c, 1, vnnmap, G2);
+    c.advance(1000);
+    for (let i = 0; i < 6; i++) {
+      expect(c.record(1, Buffer.from(`r${i}`))!.dmaster).toBe(1);
+      const h = c.write((i + 1) % 3, 'w', Buffer.from(`r${i}`), Buffer.from(`w${i}`));
+      expect(h.dmaster).toBe((i + 1) % 3);
+    }
+  });
+});
+
+describe('node state', () => {
+  test('a stopped node refuses record operations with ERR_STOPPED; a banned one with ERR_BANNED and the ban ends after its seconds; getNodeState reports the flags', () => {
+    const c = startCluster();
+    const key = keyWithLmaster(lm, 1);
+    ctl(c, 1, { setNodeFlags: { stop: true } }).body('ok');
+    expect(c.call(1, 'a', { fetchLock: { dbId: c.dbId, key } }).errorCode).toBe('ERR_STOPPED');
+    expect(c.call(1, 'a', { fetch: { dbId: c.dbId, key } }).errorCode).toBe('ERR_STOPPED');
+    expect(nodeState(c, 1)).toMatchObject({ stopped: true, frozen: true, banned: false });
+    const flags = (pnn: number): string[] => ctl(c, pnn, { getNodeMap: {} }).body('nodeMap').nodes.find((n) => n.pnn === pnn)!.flags;
+    expect(flags(1)).toEqual(['STOPPED', 'INACTIVE']);
+    ctl(c, 1, { setNodeFlags: { cont: true } }).body('ok');
+    expect(nodeState(c, 1)).toMatchObject({ stopped: false, frozen: true });
+
+    ctl(c, 2, { setNodeFlags: { banSeconds: 3 } }).body('ok');
+    expect(c.call(2, 'a', { fetchLock: { dbId: c.dbId, key } }).errorCode).toBe('ERR_BANNED');
+    expect(nodeState(c, 2)).toMatchObject({ banned: true, banRemainingSeconds: 3, frozen: true });
+    expect(flags(2)).toEqual(['BANNED', 'INACTIVE']);
+    expect(ctl(c, 2, { thaw: { term: 1, generation: c.generation } }).errorCode).toBe('ERR_INACTIVE');
+    c.advance(1500);
+    expect(nodeState(c, 2)).toMatchObject({ banned: true, banRemainingSeconds: 2 });
+    c.advance(1500);
+    expect(nodeState(c, 2)).toMatchObject({ banned: false, banRemainingSeconds: 0, frozen: true });
+    expect(flags(2)).toEqual(['OK']);
+    expect(c.events[2]).toContainEqual({ recoveryWanted: { reason: 'ban over' } });
+    // No longer refused: it waits for the recovery that thaws the node.
+    const fl = c.fetchLock(2, 'a', key);
+    c.runUntilIdle();
+    expect(fl.done).toBe(false);
+  });
+
+  test('requestRecovery and setNodeFlags raise recovery_requests', () => {
+    const c = startCluster();
+    const n0 = Number(nodeState(c, 0).recoveryRequests);
+    ctl(c, 0, { requestRecovery: { reason: 'operator' } }).body('ok');
+    expect(Number(nodeState(c, 0).recoveryRequests)).toBe(n0 + 1);
+    expect(c.events[0]).toContainEqual({ recoveryWanted: { reason: 'operator' } });
+    for (const f of [{ stop: true }, { cont: true }, { banSeconds: 5 }, { unban: true }]) {
+      const before = Number(nodeState(c, 0).recoveryRequests);
+      ctl(c, 0, { setNodeFlags: f }).body('ok');
+      expect(Number(nodeState(c, 0).recoveryRequests)).toBe(before + 1);
+    }
+    expect(nodeState(c, 0).banned).toBe(false);
+    expect(ctl(c, 0, { setNodeFlags: {} }).errorCode).toBe('ERR_INVALID_ARGUMENT');
+  });
+
+  test('setActive(false) freezes and marks volatile dbs invalid; pull then reports valid = false', () => {
+    const c = startCluster();
+    const key = keyWithLmaster(lm, 2);
+    c.write(2, 'w', key, Buffer.from('v'));
+    ctl(c, 2, { setActive: { term: 1, active: false } }).body('ok');
+    expect(nodeState(c, 2)).toMatchObject({ inactive: true, frozen: true });
+    const p = pullAll(c, 2);
+    expect(p.valid).toBe(false);
+    expect(p.records.map((r) => text(r.key))).toContain(key.toString());
+    expect(c.call(2, 'a', { fetchLock: { dbId: c.dbId, key } }).errorCode).toBe('ERR_INACTIVE');
+    ctl(c, 2, { setActive: { term: 1, active: true } }).body('ok');
+    expect(nodeState(c, 2)).toMatchObject({ inactive: false, frozen: true });
+    expect(pullAll(c, 2).valid).toBe(false);
+    expect(c.events[2].some((e) => e.recoveryWanted !== undefined)).toBe(true);
+    // The next recovery leaves node 2's copy out and fills it from the merge.
+    recover(c, 0, vnnmap, G2);
+    expect(pullAll(c, 2)).toMatchObject({ valid: true, generation: G2 });
+  });
+});
+
+describe('links', () => {
+  const tunables = { keepaliveIntervalSeconds: 1, keepaliveLimitCount: 3 };
+
+  test('a peer silent for KeepaliveInterval × KeepaliveLimit is reported down and a recovery is wanted', () => {
+    const c = startCluster({ tunables });
+    c.advance(2000);
+    const wanted = Number(nodeState(c, 0).recoveryRequests);
+    c.drop(0, 1);
+    c.drop(1, 0);
+    c.advance(2500);
+    expect(c.events[0]).not.toContainEqual({ link: { pnn: 1, state: 'down' } });
+    c.advance(2000);
+    expect(c.events[0]).toContainEqual({ link: { pnn: 1, state: 'down' } });
+    expect(c.events[1]).toContainEqual({ link: { pnn: 0, state: 'down' } });
+    expect(c.events[0]).not.toContainEqual({ link: { pnn: 2, state: 'down' } });
+    expect(c.events[0].some((e) => e.recoveryWanted?.reason?.includes('link to node 1 down'))).toBe(true);
+    expect(Number(nodeState(c, 0).recoveryRequests)).toBeGreaterThan(wanted);
+    expect(nodeState(c, 0).linksUp).toEqual([2]);
+  });
+
+  test('a peer with a new incarnation is reported restarted', () => {
+    const c = startCluster({ tunables });
+    const inc1 = c.cores[1]!.ctx.incarnation;
+    c.inject(0, { keepalive: {}, node: { srcPnn: 1, generation: c.generation, incarnation: inc1 ^ 0x5a5a, seq: 1, nodesHash: c.nodes.hash } });
+    expect(c.events[0]).toContainEqual({ link: { pnn: 1, state: 'restarted' } });
+    expect(c.events[0]).toContainEqual({ recoveryWanted: { reason: 'node 1 restarted' } });
+  });
+
+  test('a gap in a link\'s sequence numbers asks for a recovery', () => {
+    const c = startCluster({ tunables });
+    const before = c.events[0].length;
+    c.drop(1, 0);
+    c.cores[1]!.ctx.sendNode(0, { keepalive: {} });
+    c.heal(1, 0);
+    c.cores[1]!.ctx.sendNode(0, { keepalive: {} });
+    c.runUntilIdle();
+    expect(c.droppedCount).toBe(1);
+    expect(c.events[0].slice(before)).toEqual([{ recoveryWanted: { reason: 'messages from node 1 lost' } }]);
+  });
+});
