@@ -4,28 +4,33 @@ export class StoreBusyError extends Error {
   override readonly name = 'StoreBusyError';
 }
 
-const busyRetryNsMax = 50_000_000n;
+/** dbd's bound: it must not spin its event loop longer (its callers get ERR_BUSY). */
+export const busyRetryNsMaxDaemon = 50_000_000n;
+/** A shared-access client's bound: it waits for its turn, like a blocked lock call would. */
+export const busyRetryNsMaxClient = 5_000_000_000n;
 
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED';
 }
 
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
 /** Runs fn (one SQLite transaction) and retries it while the file is busy. */
-export function retryBusy<T>(fn: () => T): T {
+export function retryBusy<T>(fn: () => T, boundNs: bigint = busyRetryNsMaxDaemon): T {
   const start = process.hrtime.bigint();
-  let spinNs = 2_000n;
+  let sleepNs = 10_000n;
   for (;;) {
     try {
       return fn();
     } catch (err) {
       if (!isBusy(err)) throw err;
       const now = process.hrtime.bigint();
-      if (now - start > busyRetryNsMax) throw new StoreBusyError('database file busy for more than 50 ms');
-      // A short spin: the other writer's transactions take microseconds.
-      const until = now + spinNs;
-      while (process.hrtime.bigint() < until) { /* spin */ }
-      spinNs = spinNs < 500_000n ? spinNs * 2n : spinNs;
+      if (now - start > boundNs) throw new StoreBusyError(`database file busy for more than ${Number(boundNs / 1_000_000n)} ms`);
+      // A short sleep that gives the CPU to the writer holding the lock (on 2 cores a spin
+      // would compete with it): Atomics.wait blocks this thread with µs resolution.
+      Atomics.wait(sleepCell, 0, 0, Number(sleepNs) / 1e6);
+      sleepNs = sleepNs < 1_000_000n ? sleepNs * 2n : sleepNs;
     }
   }
 }

@@ -7,7 +7,7 @@ import { applyPragmas, createSchema } from './schema.js';
 import { RecordsTable, type RecordHeader, type StoredRecord } from './records.js';
 import { LocksTable, type LockRequest, type LockRow } from './locks.js';
 import { DeletedFeed } from './deleted-feed.js';
-import { MetaRow } from './meta.js';
+import { MetaRow, type MetaUpdate } from './meta.js';
 import { retryBusy } from './busy.js';
 import { RecordFlags } from './flags.js';
 
@@ -97,6 +97,16 @@ export class DbFile {
     if (!this.pushing) return;
     this.pushing = false;
     if (this.sql.inTransaction) this.sql.exec('ROLLBACK');
+  }
+
+  /** Writes meta columns in a write transaction (busy retried: clients may be writing). */
+  setMeta(update: MetaUpdate): void {
+    this.tx(() => this.meta.set(update));
+  }
+
+  /** Renews the shared-access fence (§2.2) in a write transaction. */
+  setLease(leaseUntilNs: number): void {
+    this.tx(() => this.meta.setLease(leaseUntilNs));
   }
 
   /** Takes the record lock if nobody holds it; returns the record as it is under the lock. */

@@ -5,7 +5,7 @@
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { randomInt } from 'node:crypto';
 import { applyPragmas } from './schema.js';
-import { retryBusy } from './busy.js';
+import { busyRetryNsMaxClient, retryBusy } from './busy.js';
 import { RecordFlags } from './flags.js';
 import type { RecordHeader } from './records.js';
 
@@ -106,7 +106,7 @@ export class SharedAccessDb {
       this.insertLock.run(key, this.holder, this.pid, expiresNs, token);
       return { ok: true, header: { rsn: v.rsn, dmaster: v.dmaster, flags: v.flags! }, data: v.data!, token, expiresNs };
     });
-    return retryBusy(() => run.immediate());
+    return retryBusy(() => run.immediate(), busyRetryNsMaxClient);
   }
 
   /** Step 2: store (or delete: empty data, appended to the feed) while our lock row holds token. */
@@ -122,7 +122,7 @@ export class SharedAccessDb {
       if (unlock && this.release.run(key, token).changes === 0) this.releaseMarked.run(key, token);
       return { ok: true };
     });
-    return retryBusy(() => run.immediate());
+    return retryBusy(() => run.immediate(), busyRetryNsMaxClient);
   }
 
   /** Step 3: unlock. A row marked by a dbd waiter stays as the mark. */
@@ -132,7 +132,7 @@ export class SharedAccessDb {
       if (this.releaseMarked.run(key, token).changes > 0) return { ok: true };
       return { ok: false, lockLost: true };
     });
-    return retryBusy(() => run.immediate());
+    return retryBusy(() => run.immediate(), busyRetryNsMaxClient);
   }
 
   close(): void {

@@ -29,8 +29,8 @@ export class ClusterAttach {
     }
     if (res.created) {
       const { ctx } = this;
-      res.db.file.meta.set({ pnn: ctx.pnn, generation: ctx.vnn.generation, valid: 1, incarnation: ctx.incarnation, lock_lease_ms: ctx.tunables.lockLeaseSeconds * 1000 });
-      res.db.file.meta.setLease(ctx.leaseUntilNs);
+      res.db.file.setMeta({ pnn: ctx.pnn, generation: ctx.vnn.generation, valid: 1, incarnation: ctx.incarnation, lock_lease_ms: ctx.tunables.lockLeaseSeconds * 1000 });
+      res.db.file.setLease(ctx.leaseUntilNs);
       ctx.log.info({ db: name, dbId: res.db.info.dbId }, 'db attached');
       this.onAttached(res.db);
     }

@@ -72,7 +72,7 @@ export const controls: Record<string, Handler> = {
     if (tunableRow(name) === undefined) return bad(reply, ErrorCode.ERR_UNKNOWN_TUNABLE, `unknown tunable '${name}'`);
     try {
       const row = setTunable(ctx.tunables, name, bodyOf(env, 'setTunable').value ?? NaN);
-      if (row.key === 'lockLeaseSeconds') for (const db of ctx.dbs.all()) db.file.meta.set({ lock_lease_ms: ctx.tunables.lockLeaseSeconds * 1000 });
+      if (row.key === 'lockLeaseSeconds') for (const db of ctx.dbs.all()) db.file.setMeta({ lock_lease_ms: ctx.tunables.lockLeaseSeconds * 1000 });
       ctx.log.info({ tunable: row.name, value: bodyOf(env, 'setTunable').value }, 'tunable set');
     } catch (err) {
       if (err instanceof TunableError) return bad(reply, ErrorCode.ERR_INVALID_ARGUMENT, err.message);

@@ -165,7 +165,7 @@ export class DbdCore implements FlowHooks {
     const { ctx } = this;
     if (ctx.vnn.generation === generation && ctx.vnn.pnns.join(',') === pnns.join(',')) return;
     ctx.vnn = { generation, pnns };
-    for (const db of ctx.dbs.all()) db.file.meta.set({ generation, valid: 1 });
+    for (const db of ctx.dbs.all()) db.file.setMeta({ generation, valid: 1 });
     ctx.log.info({ generation, vnnmap: pnns }, 'vnnmap set');
     this.fence.reset();
     this.fence.tick();

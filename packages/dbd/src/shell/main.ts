@@ -7,15 +7,21 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { baseFromEnv, createLogger, fnv1a32String, InvariantError, loadNodeConfig, serveMetrics, type Logger, type NodeConfig } from '@ctdbng/common';
 import { ErrorCode, frameBytesMax, type Envelope } from '@ctdbng/protocol';
-import { DbFile, type DbIdentity } from '@ctdbng/store';
+import { DbFile, StoreBusyError, type DbIdentity } from '@ctdbng/store';
 import { DbdCore } from '../core/dbd-core.js';
 import type { CoreIo } from '../core/io.js';
 import { ClientSocket } from './client-socket.js';
 import { NodeLinks } from './node-links.js';
 import { Timers } from './timers.js';
 import { EventsPublisher } from './events-pub.js';
+import { Checkpointer } from './checkpointer.js';
+import { createRequire } from 'node:module';
 
-const checkpointIntervalMs = 1000;
+const checkpointIntervalMs = 250;
+/** A WAL past this size is restarted (TRUNCATE) instead of only backfilled. */
+const walBytesMax = 16 * 1024 * 1024;
+/** How long a checkpoint in the worker waits for the writer lock (clients retry meanwhile). */
+const checkpointBusyMs = 5;
 
 function isPidAlive(pid: number): boolean {
   try {
@@ -40,7 +46,7 @@ function wipeVolatile(cfg: NodeConfig, incarnation: number, log: Logger): void {
     const file = DbFile.open(join(cfg.volatileDir, f), { dbId: fnv1a32String(name), name, persistent: false, pnn: cfg.pnn });
     try {
       file.wipe();
-      file.meta.set({ incarnation, lease_until_ns: 0, frozen: 0, valid: 0, generation: 0 });
+      file.setMeta({ incarnation, lease_until_ns: 0, frozen: 0, valid: 0, generation: 0 });
       file.checkpoint();
     } finally {
       file.close();
@@ -77,7 +83,7 @@ async function main(): Promise<void> {
   const core = new DbdCore({ pnn: cfg.pnn, nodes: cfg.nodes, host: hostname(), tunables: cfg.tunables, log }, io);
 
   /** Runs a core handler; a broken invariant ends the daemon (the supervisor restarts it). */
-  function guarded(fn: () => void, onError?: (message: string) => void): void {
+  function guarded(fn: () => void, onError?: (code: ErrorCode, message: string) => void): void {
     try {
       fn();
     } catch (err) {
@@ -85,24 +91,27 @@ async function main(): Promise<void> {
         log.fatal({ err }, 'invariant broken');
         process.exit(70);
       }
-      log.error({ err }, 'request failed inside dbd');
-      onError?.(err instanceof Error ? err.message : String(err));
+      // The db file stayed busy (another process writing, a checkpoint): the caller may retry.
+      const busy = err instanceof StoreBusyError;
+      if (busy) log.warn({ err: err.message }, 'request refused: db file busy');
+      else log.error({ err }, 'request failed inside dbd');
+      onError?.(busy ? ErrorCode.ERR_BUSY : ErrorCode.ERR_INTERNAL, err instanceof Error ? err.message : String(err));
     }
   }
 
   wipeVolatile(cfg, core.ctx.incarnation, log);
   clients = new ClientSocket(cfg.clientSocket, frameBytesMax, log, {
     onRequest: (clientId, env: Envelope) =>
-      guarded(() => core.onClientRequest(clientId, env), (message) =>
-        clients?.send(clientId, { requestId: env.requestId, error: { code: ErrorCode.ERR_INTERNAL, message } })),
+      guarded(() => core.onClientRequest(clientId, env), (code, message) =>
+        clients?.send(clientId, { requestId: env.requestId, error: { code, message } })),
     onBadFrame: () => core.stats.inc('bad_frames'),
     onClientGone: (clientId) => core.onClientGone(clientId),
   });
   links = new NodeLinks(cfg.pnn, cfg.nodes, cfg.nodePort, frameBytesMax, log, {
     onMessage: (env) => guarded(() => core.onNodeMessage(env)),
     onControl: (peer, env) =>
-      guarded(() => core.onClientRequest(`r:${peer}`, env), (message) =>
-        links?.reply(peer, { requestId: env.requestId, error: { code: ErrorCode.ERR_INTERNAL, message } })),
+      guarded(() => core.onClientRequest(`r:${peer}`, env), (code, message) =>
+        links?.reply(peer, { requestId: env.requestId, error: { code, message } })),
     onBadFrame: () => core.stats.inc('bad_frames'),
     onLinkUp: (pnn) => guarded(() => core.onLinkUp(pnn)),
     onLinkDown: (pnn) => guarded(() => core.onLinkDown(pnn)),
@@ -117,8 +126,9 @@ async function main(): Promise<void> {
     log.error({ err, port: cfg.metricsPortBase }, 'metrics endpoint not started');
     return undefined;
   });
+  const checkpointer = new Checkpointer(createRequire(import.meta.url).resolve('better-sqlite3'), checkpointIntervalMs, checkpointBusyMs, walBytesMax);
   const checkpoints = setInterval(() => guarded(() => {
-    for (const db of core.ctx.dbs.all()) db.file.checkpoint();
+    checkpointer.setPaths(core.ctx.dbs.all().map((db) => db.file.path));
   }), checkpointIntervalMs);
   log.info({ address: cfg.nodeAddress, port: cfg.nodePort, socket: cfg.clientSocket, incarnation: core.ctx.incarnation }, 'dbd started');
 
@@ -128,6 +138,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'dbd stopping');
     clearInterval(checkpoints);
+    void checkpointer.close();
     timers.clear();
     clients?.close();
     links?.close();

@@ -62,7 +62,7 @@ export class LeaseFence {
     if (until <= ctx.leaseUntilNs) return;
     const wasValid = ctx.leaseValid();
     ctx.leaseUntilNs = until;
-    for (const db of ctx.dbs.all()) db.file.meta.setLease(until);
+    for (const db of ctx.dbs.all()) db.file.setLease(until);
     this.onRenewed(wasValid);
   }
 
@@ -70,6 +70,6 @@ export class LeaseFence {
   reset(): void {
     this.probes.clear();
     this.ctx.leaseUntilNs = 0;
-    for (const db of this.ctx.dbs.all()) db.file.meta.setLease(0);
+    for (const db of this.ctx.dbs.all()) db.file.setLease(0);
   }
 }

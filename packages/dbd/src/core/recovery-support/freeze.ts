@@ -36,7 +36,7 @@ export class Freezer {
     ctx.status.freezeGeneration = generation;
     this.deferred = [];
     for (const db of ctx.dbs.all()) {
-      db.file.meta.set({ frozen: 1 });
+      db.file.setMeta({ frozen: 1 });
       // Calls of the old generation parked here will be re-sent by their origins after the thaw.
       for (const ks of db.keys.values()) {
         for (let i = ks.waiters.length - 1; i >= 0; i--) if (ks.waiters[i]!.kind === 'call') ks.waiters.splice(i, 1);
@@ -85,7 +85,7 @@ export class Freezer {
     ctx.io.cancelTimer(drainTimerId);
     ctx.status.frozen = false;
     for (const db of ctx.dbs.all()) {
-      db.file.meta.set({ frozen: 0 });
+      db.file.setMeta({ frozen: 0 });
       // Calls this node had in flight belonged to the old generation: start them again.
       for (const ks of db.keys.values()) ks.inflight = undefined;
     }

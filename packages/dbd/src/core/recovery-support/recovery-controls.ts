@@ -59,7 +59,7 @@ export const recoveryControls: Record<string, Handler> = {
         return reply({ error: { code: ErrorCode.ERR_WRONG_GENERATION, message: `not frozen for generation ${m.generation}` } });
       }
       d.setVnnMap(m.generation, pnns);
-      for (const db of d.ctx.dbs.all()) if (!db.info.persistent) db.file.meta.set({ generation: m.generation, valid: 1 });
+      for (const db of d.ctx.dbs.all()) if (!db.info.persistent) db.file.setMeta({ generation: m.generation, valid: 1 });
       reply({ ok: {} });
     });
   },
@@ -85,7 +85,7 @@ export const recoveryControls: Record<string, Handler> = {
       ctx.status.inactive = true;
       d.pushes.abortAll();
       d.freezer.freezeNow(0);
-      for (const db of ctx.dbs.all()) if (!db.info.persistent) db.file.meta.set({ valid: 0 });
+      for (const db of ctx.dbs.all()) if (!db.info.persistent) db.file.setMeta({ valid: 0 });
       ctx.log.warn('inactive: no majority visible; frozen, volatile copies invalid');
     } else if (m.active && ctx.status.inactive) {
       ctx.status.inactive = false;
