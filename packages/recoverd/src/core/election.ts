@@ -115,7 +115,13 @@ export class Election {
       this.d.log.error({ term: m.term, other: m.leader }, 'another leader in my term');
       this.stepDown('another leader in the same term');
     }
-    if (m.term < this.termValue && (this.roleValue !== 'follower' || (this.leaderLive() && this.leaderPnn !== m.leader))) return;
+    if (m.term < this.termValue) {
+      // A leader of a lower term: a leader of ours outranks it (it steps down on our broadcast);
+      // a follower or candidate follows it unless it follows another live leader.
+      if (this.roleValue === 'leader' || this.roleValue === 'locking') return;
+      if (this.roleValue === 'follower' && this.leaderLive() && this.leaderPnn !== m.leader) return;
+      if (this.roleValue === 'candidate') this.becomeFollower();
+    }
     const changed = this.leaderPnn !== m.leader || !this.leaderLive();
     this.leaderPnn = m.leader;
     this.leaderHeardMs = this.d.nowMs();

@@ -118,7 +118,7 @@ export class LeaderLoop {
       this.d.metrics.recovery(result.durationMs, true);
       noteServed(this.memory, views, { generation: result.generation, vnnmap: eligible });
       this.banning.succeed(eligible);
-      this.lastRecoveryMs = Math.max(1, result.durationMs);
+      this.lastRecoveryMs = Math.max(1, Math.round(result.durationMs));
       this.d.recovered(this.lastRecoveryMs);
       return t.recoverIntervalMs;
     }

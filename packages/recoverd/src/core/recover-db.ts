@@ -12,6 +12,8 @@ export interface DbInfo {
   dbId: number;
   name: string;
   persistent: boolean;
+  /** Participants that have the db attached: only they are pulled from; PushDbStart attaches it on the others. */
+  holders: number[];
 }
 
 /** Records asked for per PullDb page. */
@@ -66,7 +68,7 @@ function copyOf(r: PulledRecord, from: number): { key: Uint8Array; rsn: number; 
 async function mergeVolatile(c: DbStepContext, db: DbInfo): Promise<{ records: MergedRecord[]; failures: ControlError[]; contributors: number[] }> {
   const merger = new Merger(c.leader);
   const contributors: number[] = [];
-  const { failures } = await everyNode(c.participants, (pnn) =>
+  const { failures } = await everyNode(db.holders, (pnn) =>
     pull(c, pnn, db, (page) => {
       // The first page tells whether this copy counts; a copy that does not is not pulled further.
       if (!copyCounts(page, c.currentGeneration)) return false;
@@ -115,7 +117,7 @@ export function choosePersistentSource(copies: readonly SeqnumInfo[]): number {
 
 async function choosePersistent(c: DbStepContext, db: DbInfo): Promise<{ records: MergedRecord[]; failures: ControlError[]; contributors: number[] }> {
   const byNode = new Map<number, MergedRecord[]>();
-  const { failures } = await everyNode(c.participants, async (pnn) => {
+  const { failures } = await everyNode(db.holders, async (pnn) => {
     const recs: MergedRecord[] = [];
     await pull(c, pnn, db, (page) => {
       for (const r of page.records) {

@@ -78,10 +78,11 @@ async function listDbs(r: RecoveryInput): Promise<DbInfo[]> {
   const byId = new Map<number, DbInfo>();
   for (const [pnn, map] of maps) {
     for (const db of map.dbs) {
-      const info = { dbId: db.dbId ?? 0, name: db.name ?? '', persistent: db.persistent ?? false };
+      const info = { dbId: db.dbId ?? 0, name: db.name ?? '', persistent: db.persistent ?? false, holders: [pnn] };
       const seen = byId.get(info.dbId);
       if (seen === undefined) byId.set(info.dbId, info);
-      else if (seen.name !== info.name || seen.persistent !== info.persistent) {
+      else if (seen.name === info.name && seen.persistent === info.persistent) seen.holders.push(pnn);
+      else {
         // The push of the first kind will be refused by the node that has the other (ERR_DB_CONFLICT).
         r.log.error({ db: info.name, dbId: info.dbId, pnn }, 'db attached with another name or kind on some node');
       }

@@ -1,0 +1,151 @@
+// Leader election (DESIGN §5.1) on an in-memory network of recoverd cores with fake dbds.
+import { describe, expect, it } from 'vitest';
+import { silentLogger, defaultTunables } from '@ctdbng/common';
+import { Election } from '../src/core/election.js';
+import type { PeerMessage } from '../src/core/io.js';
+import { MemVotes, SimCluster } from './sim-net.js';
+
+describe('election', () => {
+  for (const size of [3, 5]) {
+    it(`${size} nodes elect exactly one leader that every node follows`, async () => {
+      const c = new SimCluster(size, 1234 + size);
+      c.start();
+      await c.run(5_000);
+      const leaders = c.leaders();
+      expect(leaders).toHaveLength(1);
+      for (const n of c.nodes) expect(n.core.election.leader).toBe(leaders[0]);
+      // The leader recovered: every dbd has the same nonzero generation and all nodes in the vnnmap.
+      const gens = new Set(c.nodes.map((n) => n.dbd.generation));
+      expect(gens.size).toBe(1);
+      expect([...gens][0]).not.toBe(0);
+      expect(c.nodes[0]!.dbd.vnnmap).toEqual(c.nodes.map((n) => n.pnn));
+      expect(c.nodes.every((n) => n.dbd.leader === leaders[0])).toBe(true);
+    });
+  }
+
+  it('when the leader dies the others elect a new one in a higher term', async () => {
+    const c = new SimCluster(5, 77);
+    c.start();
+    await c.run(5_000);
+    const [first] = c.leaders();
+    const term = c.nodes[first!]!.core.election.term;
+    c.kill(first!, { node: true });
+    await c.run(10_000);
+    const [second] = c.leaders();
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    expect(c.nodes[second!]!.core.election.term).toBeGreaterThan(term);
+    expect(c.nodes[second!]!.dbd.vnnmap).not.toContain(first);
+  });
+
+  it('a partitioned minority never elects a leader; the majority side does', async () => {
+    const c = new SimCluster(5, 99);
+    c.partition([0, 1], [2, 3, 4]);
+    c.start();
+    await c.run(15_000);
+    const everLed = new Set(c.leadersByTerm.values());
+    expect(everLed.has(0) || everLed.has(1)).toBe(false);
+    expect(c.leaders()).toHaveLength(1);
+    expect([2, 3, 4]).toContain(c.leaders()[0]);
+    // The minority turned inactive (§5.1): its dbds were told so.
+    expect(c.nodes[0]!.dbd.inactive).toBe(true);
+    expect(c.nodes[2]!.dbd.inactive).toBe(false);
+    c.heal();
+    await c.run(10_000);
+    expect(c.nodes[0]!.dbd.inactive).toBe(false);
+    expect(c.nodes[0]!.dbd.vnnmap).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('a leader cut off from the majority steps down and the majority elects another', async () => {
+    const c = new SimCluster(3, 5);
+    c.start();
+    await c.run(5_000);
+    const [old] = c.leaders();
+    const rest = [0, 1, 2].filter((p) => p !== old);
+    c.partition([old!], rest);
+    await c.run(10_000);
+    expect(c.nodes[old!]!.core.isLeader).toBe(false);
+    expect(c.leaders()).toHaveLength(1);
+    expect(rest).toContain(c.leaders()[0]);
+  });
+
+  it('a restarted node keeps its term and vote, and the cluster keeps one leader per term', async () => {
+    const c = new SimCluster(3, 4242);
+    c.start();
+    await c.run(5_000);
+    for (const p of [0, 1, 2]) {
+      const before = c.nodes[p]!.votes.v.term;
+      c.restart(p);
+      expect(c.nodes[p]!.core.election.term).toBe(before); // loaded from the state file
+      await c.run(5_000);
+      expect(c.nodes[p]!.core.election.term).toBeGreaterThanOrEqual(before);
+    }
+    expect(c.leaders()).toHaveLength(1);
+  });
+
+  it('a stopped or banned node does not stand for election', async () => {
+    const c = new SimCluster(3, 8);
+    for (const p of [0, 1]) c.nodes[p]!.dbd.stopped = true;
+    c.nodes[2]!.dbd.banned = true;
+    c.start();
+    await c.run(5_000);
+    expect(c.leaders()).toEqual([]);
+    expect(c.leadersByTerm.size).toBe(0);
+    c.nodes[1]!.dbd.stopped = false;
+    await c.run(5_000);
+    expect(c.leaders()).toEqual([1]);
+  });
+});
+
+describe('votes', () => {
+  function election(votes: MemVotes, sent: { to: number; msg: PeerMessage }[], liveLeader = false): Election {
+    const e = new Election({
+      pnn: 0, pnns: [0, 1, 2], tunables: defaultTunables(), votes, lock: undefined, log: silentLogger(),
+      setTimer: () => undefined, cancelTimer: () => undefined, nowMs: () => 1000, send: (to, msg) => sent.push({ to, msg }),
+      random: () => 0.5, canStand: () => true, onChange: () => undefined, onElection: () => undefined,
+    });
+    e.start();
+    if (liveLeader) e.onLeaderBroadcast({ term: 1, leader: 2 });
+    return e;
+  }
+
+  it('a restarted recoverd never votes twice in a term: the vote is saved before the reply', () => {
+    const votes = new MemVotes();
+    const sent: { to: number; msg: PeerMessage }[] = [];
+    const first = election(votes, sent);
+    let savedBeforeReply = false;
+    const save = votes.save.bind(votes);
+    votes.save = (v) => {
+      save(v);
+      savedBeforeReply = sent.length === 0;
+    };
+    first.onVoteRequest({ term: 5, candidate: 1 });
+    expect(savedBeforeReply).toBe(true);
+    expect(sent).toEqual([{ to: 1, msg: { voteReply: { term: 5, granted: true, voter: 0 } } }]);
+    sent.length = 0;
+    const restarted = election(votes, sent);
+    restarted.onVoteRequest({ term: 5, candidate: 2 });
+    expect(sent).toEqual([{ to: 2, msg: { voteReply: { term: 5, granted: false, voter: 0 } } }]);
+    restarted.onVoteRequest({ term: 5, candidate: 1 });
+    expect(sent[1]).toEqual({ to: 1, msg: { voteReply: { term: 5, granted: true, voter: 0 } } });
+  });
+
+  it('a node hearing a live leader refuses to vote and keeps its term', () => {
+    const sent: { to: number; msg: PeerMessage }[] = [];
+    const e = election(new MemVotes(), sent, true);
+    e.onVoteRequest({ term: 9, candidate: 1 });
+    expect(sent).toEqual([{ to: 1, msg: { voteReply: { term: 1, granted: false, voter: 0 } } }]);
+    expect(e.term).toBe(1);
+  });
+
+  it('a higher term in a reply makes a leader step down', () => {
+    const sent: { to: number; msg: PeerMessage }[] = [];
+    const e = election(new MemVotes(), sent);
+    e.onTimer('election');
+    e.onVoteReply({ term: 1, granted: true, voter: 1 });
+    expect(e.isLeader).toBe(true);
+    e.onVoteReply({ term: 3, granted: false, voter: 2 });
+    expect(e.isLeader).toBe(false);
+    expect(e.term).toBe(3);
+  });
+});

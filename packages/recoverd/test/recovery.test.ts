@@ -1,0 +1,165 @@
+// Recovery orchestration (DESIGN §5.3) against three fake dbds holding records.
+import { describe, expect, it } from 'vitest';
+import { defaultTunables, silentLogger } from '@ctdbng/common';
+import { nullMetrics } from '../src/core/io.js';
+import { LeaderLoop } from '../src/core/leader.js';
+import { runRecovery, type RecoveryInput } from '../src/core/recovery.js';
+import { directRpc, FakeDbd, rec } from './fake-dbd.js';
+
+const G = 111;
+const DB = 0xabc;
+
+function cluster(): Map<number, FakeDbd> {
+  const dbds = new Map([0, 1, 2].map((p) => [p, new FakeDbd(p)]));
+  for (const d of dbds.values()) {
+    d.generation = G;
+    d.vnnmap = [0, 1, 2];
+  }
+  dbds.get(0)!.addDb(DB, 'x.db', [rec('a', 3, 0, 'a@0'), rec('b', 1, 1, 'b-stale')], { generation: G });
+  dbds.get(1)!.addDb(DB, 'x.db', [rec('b', 2, 1, 'b@1'), rec('c', 5, 1, 'c@1')], { generation: G });
+  dbds.get(2)!.addDb(DB, 'x.db', [rec('c', 4, 1, 'c-stale'), rec('d', 7, 2, '')], { generation: G });
+  return dbds;
+}
+
+function input(dbds: Map<number, FakeDbd>, over: Partial<RecoveryInput> = {}): RecoveryInput {
+  let r = 0.25;
+  return {
+    rpc: directRpc(dbds), log: silentLogger(), tunables: defaultTunables(), leader: 0, term: 1, participants: [0, 1, 2],
+    currentGeneration: G, unfrozenMembers: [], random: () => (r = (r + 0.37) % 1), nowMs: () => 0, delay: async () => undefined,
+    recheck: () => undefined, ...over,
+  };
+}
+
+describe('recovery', () => {
+  it('after a recovery every node holds the merged records with the leader as dmaster; rsn unchanged except the leader +1', async () => {
+    const dbds = cluster();
+    const res = await runRecovery(input(dbds));
+    expect(res.ok).toBe(true);
+    for (const [pnn, d] of dbds) {
+      const bump = pnn === 0 ? 1 : 0;
+      expect(d.get(DB, 'a')).toMatchObject({ rsn: 3 + bump, dmaster: 0, data: Buffer.from('a@0') });
+      expect(d.get(DB, 'b')).toMatchObject({ rsn: 2 + bump, dmaster: 0, data: Buffer.from('b@1') });
+      expect(d.get(DB, 'c')).toMatchObject({ rsn: 5 + bump, dmaster: 0, data: Buffer.from('c@1') });
+      expect(d.get(DB, 'd')).toBeUndefined(); // tombstone won, then dropped
+      expect(d.get(DB, 'a')!.flags & 1).toBe(1);
+      expect(d.generation).toBe(res.ok ? res.generation : -1);
+      expect(d.vnnmap).toEqual([0, 1, 2]);
+      expect(d.frozen).toBe(false);
+    }
+  });
+
+  it('invalid copies and copies of another generation are left out of the merge', async () => {
+    const dbds = cluster();
+    dbds.get(1)!.dbs.get(DB)!.valid = false; // cut off and invalidated (§5.4)
+    dbds.get(2)!.dbs.get(DB)!.generation = 42; // took no part in the current generation
+    dbds.get(2)!.dbs.get(DB)!.records.set('e', rec('e', 9, 2, 'zombie'));
+    const res = await runRecovery(input(dbds));
+    expect(res.ok).toBe(true);
+    const keys = [...dbds.get(1)!.dbs.get(DB)!.records.values()].map((r) => [r.key.toString(), r.data.toString()]);
+    expect(keys).toEqual([['a', 'a@0'], ['b', 'b-stale']]);
+  });
+
+  it('the steps go freeze → pull → push → install → thaw, install only after every push', async () => {
+    const dbds = cluster();
+    await runRecovery(input(dbds));
+    const seen = dbds.get(2)!.received.filter((n, i, a) => a[i - 1] !== n);
+    expect(seen).toEqual(['freeze', 'getDbMap', 'pullDb', 'pushDbStart', 'pushDbBatch', 'pushDbCommit', 'installGeneration', 'thaw']);
+  });
+
+  it('a re-check that fails before recovering aborts without touching any node', async () => {
+    const dbds = cluster();
+    const res = await runRecovery(input(dbds, { recheck: () => 'no longer leader in this term' }));
+    expect(res).toMatchObject({ ok: false, aborted: true, blame: [] });
+    for (const d of dbds.values()) expect(d.received).toEqual([]);
+  });
+
+  it('a failed step blames the node; no node is thawed without every install', async () => {
+    const dbds = cluster();
+    dbds.get(2)!.failOn.add('installGeneration');
+    const res = await runRecovery(input(dbds));
+    expect(res).toMatchObject({ ok: false, blame: [2], staleTerm: false });
+    for (const d of dbds.values()) expect(d.received).not.toContain('thaw');
+  });
+
+  it('a node refusing the term makes the recovery stale: nobody is blamed', async () => {
+    const dbds = cluster();
+    dbds.get(1)!.highestTerm = 5;
+    const res = await runRecovery(input(dbds));
+    expect(res).toMatchObject({ ok: false, staleTerm: true, blame: [] });
+  });
+
+  it('an unfrozen member of the replaced generation makes the leader wait SharedAccessLease before the thaw', async () => {
+    const dbds = cluster();
+    const waits: number[] = [];
+    const res = await runRecovery(input(dbds, { participants: [0, 1], unfrozenMembers: [2], delay: async (ms) => void waits.push(ms) }));
+    expect(res.ok).toBe(true);
+    expect(waits).toEqual([defaultTunables().sharedAccessLeaseMs]);
+  });
+});
+
+describe('leader loop', () => {
+  function loop(dbds: Map<number, FakeDbd>, o: { leading?: () => number | undefined; bans?: number[] } = {}): LeaderLoop {
+    let now = 0;
+    const t = { ...defaultTunables(), rerecoveryTimeoutMs: 0 };
+    return new LeaderLoop({
+      pnn: 0, pnns: [0, 1, 2], rpc: directRpc(dbds), log: silentLogger(), tunables: t,
+      metrics: { ...nullMetrics, ban: (p) => o.bans?.push(p) },
+      nowMs: () => (now += 10), random: Math.random, delay: async () => undefined,
+      leadingTerm: o.leading ?? (() => 1), selfCheck: () => undefined, deposed: () => undefined, recovered: () => undefined,
+    });
+  }
+
+  it('a new leader recovers once, then not again while nothing changes', async () => {
+    const dbds = cluster();
+    const l = loop(dbds);
+    await l.pass(1);
+    const g = dbds.get(0)!.generation;
+    expect(g).not.toBe(G);
+    await l.pass(1);
+    expect(dbds.get(0)!.generation).toBe(g);
+  });
+
+  it('a recovery request, a changed vnnmap or a missing db triggers a recovery', async () => {
+    const dbds = cluster();
+    const l = loop(dbds);
+    await l.pass(1);
+    for (const poke of [
+      () => void (dbds.get(1)!.recoveryRequests += 1),
+      () => void (dbds.get(2)!.vnnmap = [0, 2]),
+      () => void dbds.get(1)!.dbs.delete(DB),
+    ]) {
+      const before = dbds.get(0)!.generation;
+      poke();
+      await l.pass(1);
+      expect(dbds.get(0)!.generation, String(poke)).not.toBe(before);
+    }
+  });
+
+  it('a node failing RecoveryBanCount recoveries in a row is banned and left out of the next generation', async () => {
+    const dbds = cluster();
+    dbds.get(2)!.failOn.add('freeze');
+    const bans: number[] = [];
+    const l = loop(dbds, { bans });
+    for (let i = 0; i < 3; i++) await l.pass(1);
+    expect(bans).toEqual([2]);
+    expect(dbds.get(2)!.banned).toBe(true);
+    await l.pass(1);
+    expect(dbds.get(0)!.vnnmap).toEqual([0, 1]);
+    expect(dbds.get(0)!.frozen).toBe(false);
+  });
+
+  it('a leader that lost its term between the decision and the recovery does not recover', async () => {
+    const dbds = cluster();
+    let calls = 0;
+    const l = loop(dbds, { leading: () => (calls++ === 0 ? 1 : undefined) });
+    await l.pass(1);
+    for (const d of dbds.values()) expect(d.received).not.toContain('freeze');
+  });
+
+  it('an own node that is not eligible does not recover', async () => {
+    const dbds = cluster();
+    dbds.get(0)!.stopped = true;
+    await loop(dbds).pass(1);
+    for (const d of dbds.values()) expect(d.received).not.toContain('freeze');
+  });
+});

@@ -1,0 +1,90 @@
+// Zombie guard (§5.4), banning (§5.3.4), membership (§5.1) and the cluster lock config/protocol.
+import { describe, expect, it } from 'vitest';
+import { BanCounter } from '../src/core/banning.js';
+import { HelperOutput, parseClusterLock } from '../src/core/cluster-lock.js';
+import { Membership } from '../src/core/membership.js';
+import { copyCounts, currentGeneration } from '../src/core/zombie-guard.js';
+import { choosePersistentSource, parseSeqnum, pushBatches, pushRecordsMax } from '../src/core/recover-db.js';
+
+describe('zombie guard', () => {
+  it('only a valid copy of the current generation counts', () => {
+    expect(copyCounts({ valid: true, generation: 7 }, 7)).toBe(true);
+    expect(copyCounts({ valid: false, generation: 7 }, 7)).toBe(false);
+    expect(copyCounts({ valid: true, generation: 6 }, 7)).toBe(false);
+    expect(copyCounts({ valid: true, generation: 0 }, 0)).toBe(false);
+  });
+
+  it('the current generation is the installed one, else the one most eligible nodes hold', () => {
+    expect(currentGeneration({ installed: 5, own: 9, eligible: [9, 9] })).toBe(5);
+    expect(currentGeneration({ installed: undefined, own: 0, eligible: [0, 8, 8, 3] })).toBe(8);
+    expect(currentGeneration({ installed: undefined, own: 3, eligible: [3, 8] })).toBe(3);
+    expect(currentGeneration({ installed: undefined, own: 3, eligible: [3, 8, 8] })).toBe(8);
+  });
+});
+
+describe('banning', () => {
+  it('a node failing RecoveryBanCount recoveries in a row is to be banned; a success resets the count', () => {
+    const b = new BanCounter(() => 3, 4);
+    expect(b.fail(2)).toBe(false);
+    expect(b.fail(2)).toBe(false);
+    b.succeed([2]);
+    expect(b.fail(2)).toBe(false);
+    expect(b.fail(2)).toBe(false);
+    expect(b.fail(2)).toBe(true);
+    expect(b.count(2)).toBe(0);
+  });
+});
+
+describe('membership', () => {
+  it('a node without a majority for LeaderTimeout turns inactive and is active again as soon as it sees one', () => {
+    const m = new Membership(0, [0, 1, 2, 3, 4], () => 1000, 0);
+    m.heard(1, 0);
+    m.heard(2, 0);
+    expect(m.shouldBeActive(500)).toBe(true);
+    expect(m.visible(1500)).toEqual([0]);
+    expect(m.shouldBeActive(1500)).toBe(true); // majority lost at 1500: not yet for LeaderTimeout
+    expect(m.shouldBeActive(2499)).toBe(true);
+    expect(m.shouldBeActive(2500)).toBe(false);
+    m.heard(3, 2600);
+    m.heard(4, 2600);
+    expect(m.shouldBeActive(2600)).toBe(true);
+  });
+});
+
+describe('cluster lock', () => {
+  it('config selects a command, a file or etcd', () => {
+    expect(parseClusterLock(undefined)).toBeUndefined();
+    expect(parseClusterLock('!/usr/bin/helper -x')).toEqual({ kind: 'command', command: '/usr/bin/helper -x' });
+    expect(parseClusterLock('/shared/lock')).toEqual({ kind: 'file', path: '/shared/lock' });
+    expect(parseClusterLock('etcd://127.0.0.1:2379/ctdbng/lock')).toEqual({ kind: 'etcd', url: 'http://127.0.0.1:2379', key: '/ctdbng/lock' });
+    expect(() => parseClusterLock('relative/lock')).toThrow(/absolute/);
+  });
+
+  it('helper output "0" means held; more output or an exit means lost; "1" means contended', () => {
+    const o = new HelperOutput();
+    expect(o.feed('')).toBe('pending');
+    expect(o.feed('0\n')).toBe('held');
+    expect(o.feed('\n')).toBe('held');
+    expect(o.feed('oops')).toBe('lost');
+    expect(new HelperOutput().feed('1\n')).toBe('contended');
+    const e = new HelperOutput();
+    e.feed('0');
+    expect(e.exited(0, null)).toBe('lost');
+  });
+});
+
+describe('persistent source and push batches', () => {
+  const seq = (n: bigint, commit: string): Buffer => Buffer.concat([Buffer.from(new BigUint64Array([n]).buffer), Buffer.from(commit, 'hex')]);
+  it('the highest seqnum wins; on a tie the commit held by more participants, then the higher commit id', () => {
+    expect(choosePersistentSource([parseSeqnum(0, seq(4n, 'aa')), parseSeqnum(1, seq(5n, '01'))])).toBe(1);
+    expect(choosePersistentSource([parseSeqnum(0, seq(5n, 'ff')), parseSeqnum(1, seq(5n, '01')), parseSeqnum(2, seq(5n, '01'))])).toBe(1);
+    expect(choosePersistentSource([parseSeqnum(0, seq(5n, '01')), parseSeqnum(1, seq(5n, '02'))])).toBe(1);
+    expect(choosePersistentSource([parseSeqnum(0, undefined), parseSeqnum(1, undefined)])).toBe(0);
+  });
+
+  it('push batches hold pushRecordsMax records at most and every record once', () => {
+    const recs = Array.from({ length: pushRecordsMax + 1 }, (_, i) => ({ key: Buffer.from(String(i)), rsn: 1, dmaster: 0, flags: 1, data: Buffer.from('x') }));
+    const batches = [...pushBatches(recs)];
+    expect(batches.map((b) => b.length)).toEqual([pushRecordsMax, 1]);
+  });
+});
