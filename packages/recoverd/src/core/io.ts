@@ -7,7 +7,8 @@ import type { BodyOf, Envelope, EnvelopeInit } from '@ctdbng/protocol';
 export type PeerMessage =
   | { voteRequest: BodyOf<'voteRequest'> }
   | { voteReply: BodyOf<'voteReply'> }
-  | { leaderBroadcast: BodyOf<'leaderBroadcast'> };
+  | { leaderBroadcast: BodyOf<'leaderBroadcast'> }
+  | { recoverdHeartbeat: BodyOf<'recoverdHeartbeat'> };
 
 export type NodeState = BodyOf<'nodeState'>;
 export type PulledRecord = NonNullable<BodyOf<'pullDbReply'>['records'][number]>;

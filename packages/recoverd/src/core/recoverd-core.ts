@@ -20,13 +20,6 @@ export interface RecoverdConfig {
   log: Logger;
 }
 
-/**
- * A heartbeat between recoverds is a VoteReply with term 0 and no vote: every recoverd sends it
- * to every peer each LeaderBroadcastInterval, so membership counts followers too. Term 0 is below
- * every real term, so it neither grants anything nor spreads a term.
- */
-export const heartbeatTerm = 0;
-
 export class RecoverdCore {
   readonly election: Election;
   readonly membership: Membership;
@@ -100,9 +93,11 @@ export class RecoverdCore {
     if (env.voteRequest) {
       this.membership.heard(env.voteRequest.candidate ?? -1, now);
       this.election.onVoteRequest(env.voteRequest as BodyOf<'voteRequest'>);
+    } else if (env.recoverdHeartbeat) {
+      this.membership.heard(env.recoverdHeartbeat.pnn ?? -1, now);
     } else if (env.voteReply) {
       this.membership.heard(env.voteReply.voter ?? -1, now);
-      if ((env.voteReply.term ?? 0) !== heartbeatTerm) this.election.onVoteReply(env.voteReply as BodyOf<'voteReply'>);
+      this.election.onVoteReply(env.voteReply as BodyOf<'voteReply'>);
     } else if (env.leaderBroadcast) {
       this.membership.heard(env.leaderBroadcast.leader ?? -1, now);
       this.election.onLeaderBroadcast(env.leaderBroadcast as BodyOf<'leaderBroadcast'>);
@@ -135,7 +130,7 @@ export class RecoverdCore {
   }
 
   private heartbeat(): void {
-    for (const p of this.pnns) if (p !== this.cfg.pnn) this.io.send(p, { voteReply: { term: heartbeatTerm, granted: false, voter: this.cfg.pnn } });
+    for (const p of this.pnns) if (p !== this.cfg.pnn) this.io.send(p, { recoverdHeartbeat: { pnn: this.cfg.pnn, term: this.election.term } });
     if (this.election.role !== 'follower') {
       const why = this.standCheck();
       if (why !== undefined) this.election.stepDown(why);
