@@ -6,6 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { LogLevel } from '@ctdbng/common';
 import { oneLine } from './cli/program.js';
 import { ClusterError, down, killDaemon, notReadyReport, up, type UpResult } from './cluster/cluster.js';
+import { DAEMONS } from './cluster/daemons.js';
 import { clusterBase, nodeAddress, nodeDir, parseTunablesSpec, tunablesFileText } from './cluster/layout.js';
 import { NodeNotReadyError, tailLines } from './cluster/readiness.js';
 import { clusterStatus, statusText } from './cluster/status.js';
@@ -80,7 +81,7 @@ function program(): Command {
     .exitOverride()
     .configureOutput({ outputError: (s, write) => write(`ctdbng-cluster: ${oneLine(s)}\n`) });
   p.command('up')
-    .description('start N nodes and wait until every node answers with the full vnnmap')
+    .description('start N nodes and wait until the first recovery is done on every node')
     .option('-n, --nodes <N>', 'number of nodes', intArg('a node count', 1, 254), 3)
     .option('--base <dir>', 'cluster directory (default $CTDBNG_CLUSTER_BASE or /tmp/ctdbng-cluster)')
     .option('--fresh', 'take down and remove an existing cluster in the base first', false)
@@ -105,7 +106,7 @@ function program(): Command {
   p.command('kill')
     .description('SIGKILL one daemon of a node (fault injection: the supervisor restarts it)')
     .argument('<pnn>', 'node', intArg('a PNN', 0, 253))
-    .argument('<daemon>', 'daemon name (dbd)')
+    .argument('<daemon>', `daemon name (${DAEMONS.map((d) => d.name).join(', ')})`)
     .option('--base <dir>', 'cluster directory')
     .action((pnn: number, daemon: string, flags: { base?: string }) => {
       const pid = killDaemon(clusterBase(flags.base), pnn, daemon);

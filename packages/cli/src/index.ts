@@ -10,7 +10,7 @@ import { NodeNotReadyError, tailLines } from './cluster/readiness.js';
 export { runCtdbng, type CtdbngIo } from './cli/run.js';
 export { COMMANDS } from './commands/index.js';
 export { clusterStatus, type NodeStatus } from './cluster/status.js';
-export { DAEMONS } from './cluster/daemons.js';
+export { DAEMONS, recoverdAvailable } from './cluster/daemons.js';
 export { staticGeneration } from './cluster/static-vnnmap.js';
 export { ClusterError } from './cluster/cluster.js';
 

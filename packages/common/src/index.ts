@@ -7,3 +7,4 @@ export * from './config.js';
 export * from './log.js';
 export * from './metrics.js';
 export * from './hex.js';
+export * from './faults.js';

@@ -21,12 +21,12 @@ export class DeletedFeed {
     this.sinceStmt = db.prepare('SELECT seq, key, rsn, epoch FROM deleted WHERE seq > ? ORDER BY seq LIMIT ?');
     this.trimStmt = db.prepare('DELETE FROM deleted WHERE seq <= ?');
     this.countStmt = db.prepare('SELECT count(*) AS n FROM deleted');
-    this.lastStmt = db.prepare('SELECT max(seq) AS n FROM deleted');
+    this.lastStmt = db.prepare("SELECT seq AS n FROM sqlite_sequence WHERE name = 'deleted'");
   }
 
-  /** The highest seq in the feed (0 when empty). */
+  /** The highest seq ever given (AUTOINCREMENT's counter: it stays when entries are trimmed). */
   lastSeq(): number {
-    return this.lastStmt.get()!.n ?? 0;
+    return this.lastStmt.get()?.n ?? 0;
   }
 
   append(key: Uint8Array, rsn: number, epoch: number): void {

@@ -2,11 +2,11 @@
 // startCluster() both run these.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { parseNodesFile, type LogLevel } from '@ctdbng/common';
-import { daemonSpec, DAEMONS } from './daemons.js';
+import { daemonSpec, DAEMONS, recoverdAvailable } from './daemons.js';
 import { clusterNodesMax, nodeDir, nodePaths, portsFor, tunablesFileText, writeNodeFiles } from './layout.js';
 import { signal } from './pids.js';
 import { daemonPid, startSupervisor, stopNodes, supervisorPid } from './processes.js';
-import { NodeNotReadyError, waitNodeReady } from './readiness.js';
+import { NodeNotReadyError, waitNodeReady, type ReadyCondition } from './readiness.js';
 import { memberPnns, staticGeneration } from './static-vnnmap.js';
 
 export const upTimeoutMsDefault = 30_000;
@@ -71,16 +71,35 @@ export async function up(o: UpOptions): Promise<UpResult> {
   }
   if (!alreadyRunning) startNodes(o);
   const nodes = parseNodesFile(readFileSync(nodePaths.nodesFile(nodeDir(o.base, 0)), 'utf8'));
-  const want = { generation: staticGeneration(nodes.hash), pnns: memberPnns(nodes) };
+  const pnns = memberPnns(nodes);
+  const cond: ReadyCondition = recoverdAvailable
+    ? { kind: 'recovered', pnns }
+    : { kind: 'static', want: { generation: staticGeneration(nodes.hash), pnns } };
   const deadlineMs = startedMs + (o.timeoutMs ?? upTimeoutMsDefault);
+  let generation: number;
   try {
-    await Promise.all(want.pnns.map((p) => waitNodeReady(o.base, p, want, deadlineMs)));
+    generation = await waitAllReady(o.base, pnns, cond, deadlineMs);
   } catch (err) {
     // A cluster this call started and that did not come up is taken down (its logs stay).
     if (!alreadyRunning) await down(o.base);
     throw err;
   }
-  return { base: o.base, nodes: o.nodes, generation: want.generation, alreadyRunning, elapsedMs: Date.now() - startedMs };
+  return { base: o.base, nodes: o.nodes, generation, alreadyRunning, elapsedMs: Date.now() - startedMs };
+}
+
+/**
+ * Every node ready, all with the same generation. Nodes are polled one by one, so a recovery that
+ * ran meanwhile can leave them on different generations: then they are asked again.
+ */
+async function waitAllReady(base: string, pnns: readonly number[], cond: ReadyCondition, deadlineMs: number): Promise<number> {
+  for (;;) {
+    const generations = await Promise.all(pnns.map((p) => waitNodeReady(base, p, cond, deadlineMs)));
+    const first = generations[0]!;
+    if (generations.every((g) => g === first)) return first;
+    if (Date.now() >= deadlineMs) {
+      throw new NodeNotReadyError(pnns[0]!, `nodes not ready in time: generations ${generations.join(', ')} differ`);
+    }
+  }
 }
 
 /** Writes every node's files (removing dirs of a former, larger cluster) and starts the supervisors. */

@@ -1,5 +1,4 @@
 // The daemons of one node (DESIGN §11), one row each: the supervisor starts every row.
-// vacuumd is one line here once its package exists.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ export interface DaemonSpec {
 
 const dbd: DaemonSpec = { name: 'dbd', pkg: '@ctdbng/dbd', bin: 'ctdbng-dbd' };
 const recoverd: DaemonSpec = { name: 'recoverd', pkg: '@ctdbng/recoverd', bin: 'ctdbng-recoverd' };
+const vacuumd: DaemonSpec = { name: 'vacuumd', pkg: '@ctdbng/vacuumd', bin: 'ctdbng-vacuumd' };
 
 export function daemonSpec(name: string): DaemonSpec | undefined {
   return DAEMONS.find((d) => d.name === name);
@@ -63,4 +63,4 @@ function binExists(d: DaemonSpec): boolean {
  */
 export const recoverdAvailable: boolean = binExists(recoverd);
 
-export const DAEMONS: readonly DaemonSpec[] = recoverdAvailable ? [dbd, recoverd] : [dbd];
+export const DAEMONS: readonly DaemonSpec[] = recoverdAvailable ? [dbd, recoverd, vacuumd] : [dbd];

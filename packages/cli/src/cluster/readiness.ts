@@ -1,6 +1,8 @@
-// `up` returns when every node answers Ping, reports the static vnnmap and reports every node OK (DESIGN §11).
+// `up` returns when every node is ready (DESIGN §11): with recoverd, when the first recovery is
+// done everywhere; with the static vnnmap (recoverd not built yet), when every node answers Ping,
+// reports the static vnnmap and reports every node OK.
 import { readFileSync } from 'node:fs';
-import type { Client } from '@ctdbng/client';
+import type { Client, NodeState } from '@ctdbng/client';
 import { nodeDir, nodePaths } from './layout.js';
 import { pollIntervalMs, pollRequestTimeoutMs, sleepMs, tryConnect } from './node-client.js';
 import { isAlive, readPid } from './pids.js';
@@ -30,14 +32,17 @@ export function vnnmapMatches(v: { generation: number; pnns: readonly number[] }
   return v.generation === want.generation && v.pnns.length === want.pnns.length && v.pnns.every((p, i) => p === want.pnns[i]);
 }
 
-/** A node state showing the first recovery done on node `pnn` of a cluster of `pnns`. */
-export function isRecovered(s: NodeState, pnn: number, pnns: readonly number[]): boolean {
+/** Why node `pnn` of a cluster of `pnns` has not finished its first recovery; undefined once it has. */
+export function notRecoveredReason(s: NodeState, pnn: number, pnns: readonly number[]): string | undefined {
   const sorted = [...s.vnnmap].sort((a, b) => a - b);
   const members = [...pnns].sort((a, b) => a - b);
-  if (s.generation === 0 || s.frozen || s.leader === null) return false;
-  if (s.stopped || s.banned || s.inactive) return false;
-  if (sorted.length !== members.length || !sorted.every((p, i) => p === members[i])) return false;
-  return members.every((p) => p === pnn || s.linksUp.includes(p));
+  if (s.generation === 0) return 'no generation yet (no recovery has run)';
+  if (s.frozen) return `frozen (recovery of generation ${s.generation} not finished)`;
+  if (s.leader === null) return 'no leader known';
+  if (s.stopped || s.banned || s.inactive) return `not active (stopped ${s.stopped}, banned ${s.banned}, inactive ${s.inactive})`;
+  if (sorted.length !== members.length || !sorted.every((p, i) => p === members[i])) return `vnnmap [${s.vnnmap.join(',')}], not every node`;
+  const down = members.filter((p) => p !== pnn && !s.linksUp.includes(p));
+  return down.length === 0 ? undefined : `no link to node(s) ${down.join(',')}`;
 }
 
 /**
@@ -47,6 +52,7 @@ export function isRecovered(s: NodeState, pnn: number, pnns: readonly number[]):
 export async function waitNodeReady(base: string, pnn: number, cond: ReadyCondition, deadlineMs: number): Promise<number> {
   const dir = nodeDir(base, pnn);
   let client: Client | undefined;
+  let why = 'dbd does not answer';
   try {
     for (;;) {
       // Alive is enough here: right after spawn, /proc/<pid>/cmdline still shows the launcher
@@ -58,12 +64,13 @@ export async function waitNodeReady(base: string, pnn: number, cond: ReadyCondit
       client ??= await tryConnect(dir, 'ctdbng-cluster');
       const seen = client === undefined ? 'error' : await readiness(client, pnn, cond);
       if (typeof seen === 'number') return seen;
+      if (seen !== 'error') why = seen.notReady;
       if (seen === 'error') {
         // dbd restarting: connect afresh on the next round.
         await client?.close().catch(() => undefined);
         client = undefined;
       }
-      if (Date.now() >= deadlineMs) throw new NodeNotReadyError(pnn, `node ${pnn}: not ready in time`);
+      if (Date.now() >= deadlineMs) throw new NodeNotReadyError(pnn, `node ${pnn}: not ready in time: ${why}`);
       await sleepMs(pollIntervalMs);
     }
   } finally {
@@ -71,27 +78,30 @@ export async function waitNodeReady(base: string, pnn: number, cond: ReadyCondit
   }
 }
 
-/** The generation when the node is ready, else whether it answered ('mismatch') or not ('error'). */
-async function readiness(client: Client, pnn: number, cond: ReadyCondition): Promise<number | 'mismatch' | 'error'> {
+type Readiness = number | { notReady: string } | 'error';
+
+/** The generation when the node is ready, else why not, or 'error' when it did not answer. */
+async function readiness(client: Client, pnn: number, cond: ReadyCondition): Promise<Readiness> {
   if (cond.kind === 'static') return reportsVnnmap(client, cond.want);
   try {
     const s = await client.getNodeState({ timeoutMs: pollRequestTimeoutMs });
-    return isRecovered(s, pnn, cond.pnns) ? s.generation : 'mismatch';
+    const notReady = notRecoveredReason(s, pnn, cond.pnns);
+    return notReady === undefined ? s.generation : { notReady };
   } catch {
     return 'error'; // dbd restarting or busy: polled again
   }
 }
 
-async function reportsVnnmap(client: Client, want: ExpectedVnnMap): Promise<number | 'mismatch' | 'error'> {
+async function reportsVnnmap(client: Client, want: ExpectedVnnMap): Promise<Readiness> {
   try {
-    if (!vnnmapMatches(await client.getVnnMap({ timeoutMs: pollRequestTimeoutMs }), want)) return 'mismatch';
+    if (!vnnmapMatches(await client.getVnnMap({ timeoutMs: pollRequestTimeoutMs }), want)) return { notReady: 'no static vnnmap yet' };
     // Ready also means "every node reports every node OK" (DESIGN §11): with the vnnmap alone,
     // `up` returned before the node links were up, and the first request forwarded to another
     // node (or a record call) failed with ERR_NODE_UNREACHABLE.
     const map = await client.getNodeMap({ timeoutMs: pollRequestTimeoutMs });
     const members = new Set(want.pnns);
     const allOk = map.nodes.filter((n) => members.has(n.pnn)).every((n) => n.flags.length === 1 && n.flags[0] === 'OK');
-    return allOk ? want.generation : 'mismatch';
+    return allOk ? want.generation : { notReady: 'not every node OK yet' };
   } catch {
     return 'error'; // dbd restarting or busy: polled again
   }

@@ -5,6 +5,7 @@ import { banCommand, continueCommand, recoverCommand, stopCommand, unbanCommand 
 import { catdbCommand, cattdbCommand, deletekeyCommand, readkeyCommand, writekeyCommand } from './records.js';
 import { getvarCommand, listvarsCommand, setvarCommand, statisticsCommand } from './tunables.js';
 import type { CommandSpec } from './types.js';
+import { vacuumCommand } from './vacuum.js';
 
 export const COMMANDS: readonly CommandSpec[] = [
   statusCommand,
@@ -30,6 +31,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   continueCommand,
   banCommand,
   unbanCommand,
+  vacuumCommand,
 ];
 
 export type { CommandSpec } from './types.js';

@@ -31,6 +31,9 @@ export function handleNodeMessage(core: DbdCore, env: Envelope): void {
     return;
   }
   if (!core.links.heard(from, h.incarnation, h.seq)) return;
+  // A peer we hear from is reachable: after a cut-off heals the ZeroMQ connection may never
+  // have dropped, so no handshake event would bring the link back up.
+  if (!ctx.linksUp.has(from)) core.onLinkUp(from);
   if (recordBodies.has(body)) {
     const st = ctx.status;
     // §5.3.1: once frozen for a new generation, only messages stamped with it count, and they

@@ -5,7 +5,7 @@ import { randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseFromEnv, createLogger, fnv1a32String, InvariantError, loadNodeConfig, serveMetrics, type Logger, type NodeConfig } from '@ctdbng/common';
+import { baseFromEnv, createLogger, FaultSwitch, faultsPath, fnv1a32String, InvariantError, loadNodeConfig, serveMetrics, type Logger, type NodeConfig } from '@ctdbng/common';
 import { ErrorCode, frameBytesMax, type Envelope } from '@ctdbng/protocol';
 import { DbFile, StoreBusyError, type DbIdentity } from '@ctdbng/store';
 import { DbdCore } from '../core/dbd-core.js';
@@ -18,6 +18,7 @@ import { Checkpointer } from './checkpointer.js';
 import { createRequire } from 'node:module';
 
 const checkpointIntervalMs = 250;
+const recoverySteps = new Set(['freeze', 'pullDb', 'pushDbStart', 'pushDbBatch', 'pushDbCommit', 'installGeneration', 'thaw']);
 /** A WAL past this size is restarted (TRUNCATE) instead of only backfilled. */
 const walBytesMax = 16 * 1024 * 1024;
 /** How long a checkpoint in the worker waits for the writer lock (clients retry meanwhile). */
@@ -100,22 +101,27 @@ async function main(): Promise<void> {
   }
 
   wipeVolatile(cfg, core.ctx.incarnation, log);
+  const faults = new FaultSwitch(faultsPath(cfg.runDir));
+  /** Fault injection (tests): a node told to fail recovery answers every step with an error. */
+  const failedStep = (env: Envelope): boolean => faults.get().failRecovery && recoverySteps.has(env.body ?? '');
+  const handleControl = (clientId: string, env: Envelope, reply: (code: ErrorCode, message: string) => void): void => {
+    if (failedStep(env)) return reply(ErrorCode.ERR_INTERNAL, 'recovery step failed (fault injection)');
+    guarded(() => core.onClientRequest(clientId, env), reply);
+  };
   clients = new ClientSocket(cfg.clientSocket, frameBytesMax, log, {
     onRequest: (clientId, env: Envelope) =>
-      guarded(() => core.onClientRequest(clientId, env), (code, message) =>
-        clients?.send(clientId, { requestId: env.requestId, error: { code, message } })),
+      handleControl(clientId, env, (code, message) => clients?.send(clientId, { requestId: env.requestId, error: { code, message } })),
     onBadFrame: () => core.stats.inc('bad_frames'),
     onClientGone: (clientId) => core.onClientGone(clientId),
   });
   links = new NodeLinks(cfg.pnn, cfg.nodes, cfg.nodePort, frameBytesMax, log, {
     onMessage: (env) => guarded(() => core.onNodeMessage(env)),
     onControl: (peer, env) =>
-      guarded(() => core.onClientRequest(`r:${peer}`, env), (code, message) =>
-        links?.reply(peer, { requestId: env.requestId, error: { code, message } })),
+      handleControl(`r:${peer}`, env, (code, message) => links?.reply(peer, { requestId: env.requestId, error: { code, message } })),
     onBadFrame: () => core.stats.inc('bad_frames'),
     onLinkUp: (pnn) => guarded(() => core.onLinkUp(pnn)),
     onLinkDown: (pnn) => guarded(() => core.onLinkDown(pnn)),
-  });
+  }, faults);
   events = new EventsPublisher(cfg.eventsSocket, log);
   await events.bind();
   await links.bind(cfg.nodeAddress);

@@ -3,7 +3,7 @@
 // send queue). The DEALER's handshake/disconnect events are the link's up/down.
 import { Dealer, Router } from 'zeromq';
 import { decodeEnvelope, encodeEnvelope, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
-import type { Logger, NodesFile } from '@ctdbng/common';
+import type { FaultSwitch, Logger, NodesFile } from '@ctdbng/common';
 import { SendQueue } from './send-queue.js';
 
 export interface NodeLinkHandlers {
@@ -31,6 +31,7 @@ export class NodeLinks {
     private readonly frameBytesMax: number,
     private readonly log: Logger,
     private readonly h: NodeLinkHandlers,
+    private readonly faults?: FaultSwitch,
   ) {
     this.router = new Router({ linger: 0, mandatory: true, maxMessageSize: frameBytesMax, receiveHighWaterMark: 100_000, sendHighWaterMark: 100_000 });
     this.routerQueue = new SendQueue(this.router, nodeSendQueueMax, (err) => {
@@ -72,6 +73,8 @@ export class NodeLinks {
   }
 
   send(to: number, env: EnvelopeInit): void {
+    // Fault injection: nothing goes to a node cut off from us (packages/common/src/faults.ts).
+    if (this.faults?.blocked(to)) return;
     const link = this.dealers.get(to);
     if (link === undefined) {
       this.log.error({ to }, 'message to a node without a link dropped');
@@ -103,6 +106,7 @@ export class NodeLinks {
         this.h.onControl(peer, dec.envelope);
         continue;
       }
+      if (this.faults?.blocked(dec.envelope.node.srcPnn ?? -1)) continue;
       this.h.onMessage(dec.envelope);
     }
   }

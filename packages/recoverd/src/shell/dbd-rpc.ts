@@ -5,7 +5,7 @@
 // instead of waiting in a queue and landing late.
 import { Dealer } from 'zeromq';
 import { decodeEnvelope, encodeEnvelope, frameBytesMax, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
-import type { Logger, NodeConfig } from '@ctdbng/common';
+import type { FaultSwitch, Logger, NodeConfig } from '@ctdbng/common';
 import type { DbdRpc, OwnDbd } from '../core/io.js';
 import { SendQueue } from './send-queue.js';
 
@@ -111,7 +111,7 @@ export class DealerRpc implements OwnDbd {
 export class NodeRpc implements DbdRpc {
   private readonly byPnn = new Map<number, DealerRpc>();
 
-  constructor(cfg: NodeConfig, log: Logger) {
+  constructor(cfg: NodeConfig, log: Logger, private readonly faults?: FaultSwitch) {
     for (const n of cfg.nodes.nodes) {
       if (n.deleted) continue;
       this.byPnn.set(n.pnn, new DealerRpc(`tcp://${n.address}:${cfg.nodePort}`, log));
@@ -125,6 +125,8 @@ export class NodeRpc implements DbdRpc {
   request(pnn: number, body: EnvelopeInit, timeoutMs: number): Promise<Envelope> {
     const r = this.byPnn.get(pnn);
     if (r === undefined) return Promise.reject(new Error(`node ${pnn} is not in the nodes file`));
+    // Fault injection: a node cut off from us does not answer (packages/common/src/faults.ts).
+    if (this.faults?.blocked(pnn)) return Promise.reject(new Error(`node ${pnn} is cut off (fault switch)`));
     return r.request(body, timeoutMs);
   }
 

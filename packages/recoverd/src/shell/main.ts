@@ -4,7 +4,7 @@
 // node's dbd (node ROUTER, for the leader's controls), and runs the core.
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { createLogger, InvariantError, serveMetrics, type Logger } from '@ctdbng/common';
+import { createLogger, FaultSwitch, faultsPath, InvariantError, serveMetrics, type Logger } from '@ctdbng/common';
 import type { RecoverdIo } from '../core/io.js';
 import { RecoverdCore } from '../core/recoverd-core.js';
 import { loadConfig, recoverdLogLocation } from './config.js';
@@ -26,8 +26,9 @@ async function main(): Promise<void> {
   const { cfg, lock: lockSpec } = loadConfig();
   const log = createLogger({ daemon: 'recoverd', pnn: cfg.pnn, level: cfg.logLevel, location: recoverdLogLocation(cfg.logLocation) });
   const { registry, sink } = recoverdMetrics();
-  const peers = new PeerLinks(cfg, log);
-  const nodes = new NodeRpc(cfg, log);
+  const faults = new FaultSwitch(faultsPath(cfg.runDir));
+  const peers = new PeerLinks(cfg, log, faults);
+  const nodes = new NodeRpc(cfg, log, faults);
   const own = new DealerRpc(`ipc://${cfg.clientSocket}`, log);
   const events = new DbdEvents(cfg.eventsSocket, log);
   const etcdTtlSeconds = Math.max(2, Math.ceil(cfg.tunables.clusterLockTimeoutMs / 2000));

@@ -4,7 +4,7 @@
 // sendTimeout 0): elections and heartbeats are repeated, never queued for later.
 import { Dealer, Router } from 'zeromq';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '@ctdbng/protocol';
-import type { Logger, NodeConfig } from '@ctdbng/common';
+import type { FaultSwitch, Logger, NodeConfig } from '@ctdbng/common';
 import type { PeerMessage } from '../core/io.js';
 import { SendQueue } from './send-queue.js';
 
@@ -17,7 +17,7 @@ export class PeerLinks {
   private readonly dealers = new Map<number, { dealer: Dealer; queue: SendQueue }>();
   private closed = false;
 
-  constructor(private readonly cfg: NodeConfig, private readonly log: Logger) {
+  constructor(private readonly cfg: NodeConfig, private readonly log: Logger, private readonly faults?: FaultSwitch) {
     this.router = new Router({ linger: 0, maxMessageSize: peerFrameBytesMax, receiveHighWaterMark: 10_000 });
   }
 
@@ -44,7 +44,7 @@ export class PeerLinks {
 
   send(to: number, msg: PeerMessage): void {
     const link = this.dealers.get(to);
-    if (link === undefined) return;
+    if (link === undefined || this.faults?.blocked(to)) return;
     link.queue.push([encodeEnvelope(msg)], (err) => {
       // Expected while the peer is down; the next heartbeat or election round repeats it.
       this.log.trace({ peer: to, err: String(err) }, 'recoverd message not sent');
@@ -61,7 +61,11 @@ export class PeerLinks {
           this.log.warn({ code: dec.error.code }, 'bad frame on the recoverd socket dropped');
           continue;
         }
-        onMessage(dec.envelope);
+        const e = dec.envelope;
+        const from = e.voteRequest?.candidate ?? e.voteReply?.voter ?? e.leaderBroadcast?.leader ?? e.recoverdHeartbeat?.pnn;
+        // Fault injection: a node cut off from us is not heard (packages/common/src/faults.ts).
+        if (from !== undefined && from !== null && this.faults?.blocked(from)) continue;
+        onMessage(e);
       }
     } catch (err) {
       if (!this.closed) throw err;

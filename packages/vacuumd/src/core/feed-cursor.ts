@@ -38,9 +38,10 @@ export async function pullFeed(dbd: Dbd, state: StateFile, clock: Clock, dbId: n
     }
     const batch = await dbd.deletedSince(dbId, cursor?.seq ?? 0, limit);
     out.pages += 1;
-    if (cursor !== undefined && (batch.epoch !== cursor.epoch || batch.lastSeq < cursor.seq)) {
-      // Wiped (new epoch), or a feed behind our cursor: read it again from the start.
-      log.info({ db: dbId, epochBefore: cursor.epoch, epoch: batch.epoch, seqBefore: cursor.seq, lastSeq: batch.lastSeq }, 'vacuum feed restarted');
+    // Only the epoch says the feed started over: seqs are never reused, and a feed trimmed empty
+    // may report a last_seq below our cursor.
+    if (cursor !== undefined && batch.epoch !== cursor.epoch) {
+      log.info({ dbId, epochBefore: cursor.epoch, epoch: batch.epoch, seqBefore: cursor.seq }, 'vacuum feed restarted (db wiped)');
       cursor = { epoch: batch.epoch, seq: 0 };
       state.storeFeed(dbId, cursor, [], clock.nowMs());
       out.restarted = true;

@@ -4,7 +4,7 @@
 // phases (CLUSTER: StoreTombstone then TryDelete on every member, then PurgeIfUnchanged with the
 // generation of the plan). Every item ends in exactly one outcome; this file decides which, the
 // pass (vacuum-pass.ts) writes it to the state file.
-import type { Logger } from '@ctdbng/common';
+import { InvariantError, type Logger } from '@ctdbng/common';
 import { DbdRequestError, VacuumPhase, VacuumResult, VacuumRoute, type Dbd, type NodeResults, type VacuumKey } from './dbd-port.js';
 import type { Outcome } from './pass-counts.js';
 import type { PendingItem } from './state-file.js';
@@ -45,18 +45,20 @@ export function verdictFor(nodes: readonly NodeResults[], i: number, ok: Readonl
   return retry ? 'retry' : 'ok';
 }
 
-function keysOf(items: readonly PendingItem[]): VacuumKey[] {
-  return items.map((it) => ({ key: it.key, rsn: it.rsn }));
-}
-
 export class BatchRunner {
   private readonly outcomes: ItemOutcome[] = [];
+  /**
+   * The rsn each later step names: the tombstone's rsn on this node now, from the plan. It can be
+   * above the feed's rsn (the tombstone came back by migration); StoreTombstone must place an
+   * exact copy of the current one, and PurgeIfUnchanged checks that very rsn.
+   */
+  private readonly rsnNow = new Map<PendingItem, number>();
   private frozen = false;
 
   constructor(private readonly dbd: Dbd, private readonly dbId: number, private readonly log: Logger) {}
 
   async run(items: readonly PendingItem[]): Promise<BatchResult> {
-    const plan = await this.request(items, 'plan', () => this.dbd.vacuumPlan(this.dbId, keysOf(items)));
+    const plan = await this.request(items, 'plan', () => this.dbd.vacuumPlan(this.dbId, this.keysOf(items)));
     if (plan === undefined) return this.result();
     if (plan.frozen) {
       for (const it of items) this.settle(it, 'retried', 'frozen', false);
@@ -73,6 +75,8 @@ export class BatchRunner {
     const cluster: PendingItem[] = [];
     items.forEach((it, i) => {
       const route = plan.routes[i]!;
+      const rsn = plan.rsns[i] ?? 0;
+      if (rsn > it.rsn) this.rsnNow.set(it, rsn);
       switch (route) {
         case VacuumRoute.VACUUM_ROUTE_GONE: return this.settle(it, 'dropped', 'gone', false);
         case VacuumRoute.VACUUM_ROUTE_RECREATED: return this.settle(it, 'dropped', 'recreated', false);
@@ -94,14 +98,14 @@ export class BatchRunner {
 
   private async migrate(items: PendingItem[]): Promise<void> {
     if (items.length === 0) return;
-    const migrated = await this.request(items, 'migrate', () => this.dbd.migrateToLmaster(this.dbId, keysOf(items)));
+    const migrated = await this.request(items, 'migrate', () => this.dbd.migrateToLmaster(this.dbId, this.keysOf(items)));
     if (migrated === undefined) return;
     items.forEach((it, i) => (migrated[i] === true ? this.settle(it, 'migrated', 'to-lmaster', false) : this.settle(it, 'retried', 'not-migrated', true)));
   }
 
   private async purge(items: PendingItem[], generation: number, reason: string): Promise<void> {
     if (items.length === 0) return;
-    const purged = await this.request(items, 'purge', () => this.dbd.purgeIfUnchanged(this.dbId, generation, keysOf(items)));
+    const purged = await this.request(items, 'purge', () => this.dbd.purgeIfUnchanged(this.dbId, generation, this.keysOf(items)));
     if (purged === undefined) return;
     items.forEach((it, i) => (purged[i] === true ? this.settle(it, 'purged', reason, false) : this.settle(it, 'retried', 'purge-refused', true)));
   }
@@ -119,7 +123,7 @@ export class BatchRunner {
 
   /** Runs one remote phase; settles the items that must drop or retry, returns those that passed. */
   private async phase(items: PendingItem[], phase: VacuumPhase, ok: ReadonlySet<VacuumResult>, dropOn: ReadonlySet<VacuumResult>, what: string): Promise<PendingItem[]> {
-    const nodes = await this.request(items, what, () => this.dbd.vacuumRemote(this.dbId, phase, keysOf(items)));
+    const nodes = await this.request(items, what, () => this.dbd.vacuumRemote(this.dbId, phase, this.keysOf(items)));
     if (nodes === undefined) return [];
     const passed: PendingItem[] = [];
     items.forEach((it, i) => {
@@ -136,12 +140,17 @@ export class BatchRunner {
     try {
       return await fn();
     } catch (err) {
+      if (err instanceof InvariantError) throw err;
       const frozen = err instanceof DbdRequestError && err.frozen;
       if (frozen) this.frozen = true;
       for (const it of items) this.settle(it, frozen ? 'retried' : 'failed', frozen ? 'frozen' : `${what}-error`, !frozen);
       if (!frozen) this.log.warn({ db: this.dbId, step: what, keys: items.length, err: String(err) }, 'vacuum request to dbd failed');
       return undefined;
     }
+  }
+
+  private keysOf(items: readonly PendingItem[]): VacuumKey[] {
+    return items.map((it) => ({ key: it.key, rsn: this.rsnNow.get(it) ?? it.rsn }));
   }
 
   private settle(item: PendingItem, outcome: Outcome, reason: string, backoff: boolean): void {

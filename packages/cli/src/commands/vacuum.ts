@@ -1,0 +1,77 @@
+// `ctdbng vacuum [DB]` (DESIGN §10): asks this node's vacuumd, on its control socket
+// (ipc://$CTDBNG_BASE/run/vacuumd.sock), to run one full vacuum pass now and waits for it:
+// `{"db":"x.db","purged":N,"pending":N,"failed":N}` for one db, `{"dbs":[...]}` for every db.
+// vacuumd is not dbd, so this command opens its own DEALER (zeromq, linger 0) for one request.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Dealer } from 'zeromq';
+import { baseFromEnv } from '@ctdbng/common';
+import { decodeEnvelope, encodeEnvelope, errorCodeName, type EnvelopeInit } from '@ctdbng/protocol';
+import { CommandError, type CommandSpec } from './types.js';
+
+/** A full pass over a large db takes longer than one dbd request: wait at least this long. */
+export const vacuumTimeoutMsMin = 120_000;
+
+export interface VacuumDbReport {
+  db: string;
+  purged: number;
+  pending: number;
+  failed: number;
+}
+
+/** Sends one VacuumNow and returns the per-db reports (injected in tests). */
+export type VacuumNowSender = (socketPath: string, dbName: string, timeoutMs: number) => Promise<VacuumDbReport[]>;
+
+export function vacuumdSocketPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(baseFromEnv(env), 'run', 'vacuumd.sock');
+}
+
+export const sendVacuumNow: VacuumNowSender = async (socketPath, dbName, timeoutMs) => {
+  if (!existsSync(socketPath)) throw new CommandError(`cannot reach vacuumd: no socket at ${socketPath} (is ctdbng-vacuumd running?)`);
+  const socket = new Dealer({ linger: 0 });
+  const timer = setTimeout(() => socket.close(), timeoutMs);
+  try {
+    socket.connect(`ipc://${socketPath}`);
+    const request: EnvelopeInit = { requestId: 1, vacuumNow: { dbName } };
+    await socket.send(encodeEnvelope(request));
+    const [frame] = await socket.receive().catch(() => {
+      throw new CommandError(`no reply from vacuumd in ${timeoutMs} ms`);
+    });
+    const dec = decodeEnvelope(frame ?? new Uint8Array(0));
+    if (!dec.ok) throw new CommandError(`bad reply from vacuumd: ${dec.error.message}`);
+    const env = dec.envelope;
+    if (env.body === 'error') {
+      const code = env.error?.code ?? 0;
+      throw new CommandError(`vacuumd: ${env.error?.message ?? 'error'} (${errorCodeName(code)})`);
+    }
+    if (env.body !== 'vacuumNowReply' || !env.vacuumNowReply) throw new CommandError(`unexpected reply from vacuumd: ${env.body ?? 'none'}`);
+    return (env.vacuumNowReply.dbs ?? []).map((d) => ({ db: d.db ?? '', purged: Number(d.purged ?? 0), pending: Number(d.pending ?? 0), failed: Number(d.failed ?? 0) }));
+  } finally {
+    clearTimeout(timer);
+    if (!socket.closed) socket.close();
+  }
+};
+
+export function vacuumText(reports: readonly VacuumDbReport[]): string {
+  if (reports.length === 0) return 'No volatile databases to vacuum\n';
+  return reports.map((r) => `${r.db}: purged ${r.purged}, pending ${r.pending}, failed ${r.failed}\n`).join('');
+}
+
+export function makeVacuumCommand(send: VacuumNowSender = sendVacuumNow, socketPath: () => string = () => vacuumdSocketPath()): CommandSpec {
+  return {
+    name: 'vacuum',
+    summary: 'run one full vacuum pass now on this node (one db, or every volatile db) and wait',
+    args: [{ name: 'db', optional: true }],
+    scope: 'local',
+    async run({ node }, args) {
+      const dbName = args[0] ?? '';
+      const reports = await send(socketPath(), dbName, Math.max(node.timeoutMs ?? 0, vacuumTimeoutMsMin));
+      if (dbName === '') return { json: { dbs: reports }, text: vacuumText(reports) };
+      const one = reports[0];
+      if (one === undefined) throw new CommandError(`vacuumd reported nothing for '${dbName}'`);
+      return { json: { db: one.db, purged: one.purged, pending: one.pending, failed: one.failed }, text: vacuumText([one]) };
+    },
+  };
+}
+
+export const vacuumCommand: CommandSpec = makeVacuumCommand();
