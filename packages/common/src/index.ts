@@ -8,3 +8,5 @@ export * from './log.js';
 export * from './metrics.js';
 export * from './hex.js';
 export * from './faults.js';
+export * from './send-queue.js';
+export * from './timers.js';

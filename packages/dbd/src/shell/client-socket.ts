@@ -4,7 +4,7 @@ import { Router } from 'zeromq';
 import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { decodeEnvelope, encodeEnvelope, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
 import type { Logger } from '@ctdbng/common';
-import { SendQueue } from './send-queue.js';
+import { SendQueue } from '@ctdbng/common';
 
 export interface ClientSocketHandlers {
   onRequest(clientId: string, env: Envelope): void;

@@ -4,7 +4,7 @@ import { Publisher } from 'zeromq';
 import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { ctdbng } from '@ctdbng/protocol';
 import type { Logger } from '@ctdbng/common';
-import { SendQueue } from './send-queue.js';
+import { SendQueue } from '@ctdbng/common';
 
 export const eventsQueueMax = 10_000;
 

@@ -12,7 +12,7 @@ import { DbdCore } from '../core/dbd-core.js';
 import type { CoreIo } from '../core/io.js';
 import { ClientSocket } from './client-socket.js';
 import { NodeLinks } from './node-links.js';
-import { Timers } from './timers.js';
+import { Timers } from '@ctdbng/common';
 import { EventsPublisher } from './events-pub.js';
 import { Checkpointer } from './checkpointer.js';
 import { createRequire } from 'node:module';

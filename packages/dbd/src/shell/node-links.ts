@@ -4,7 +4,7 @@
 import { Dealer, Router } from 'zeromq';
 import { decodeEnvelope, encodeEnvelope, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
 import type { FaultSwitch, Logger, NodesFile } from '@ctdbng/common';
-import { SendQueue } from './send-queue.js';
+import { SendQueue } from '@ctdbng/common';
 
 export interface NodeLinkHandlers {
   onMessage(env: Envelope): void;

@@ -7,7 +7,7 @@ import { Dealer } from 'zeromq';
 import { decodeEnvelope, encodeEnvelope, frameBytesMax, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
 import type { FaultSwitch, Logger, NodeConfig } from '@ctdbng/common';
 import type { DbdRpc, OwnDbd } from '../core/io.js';
-import { SendQueue } from './send-queue.js';
+import { SendQueue } from '@ctdbng/common';
 
 /** Requests waiting for a reply on one connection at most. */
 export const pendingRequestsMax = 100_000;

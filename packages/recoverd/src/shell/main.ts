@@ -5,7 +5,7 @@
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { createLogger, FaultSwitch, faultsPath, InvariantError, serveMetrics, type Logger } from '@ctdbng/common';
-import type { RecoverdIo } from '../core/io.js';
+import type { RecoverdIo, TimerId } from '../core/io.js';
 import { RecoverdCore } from '../core/recoverd-core.js';
 import { loadConfig, recoverdLogLocation } from './config.js';
 import { DbdEvents } from './dbd-events.js';
@@ -13,7 +13,7 @@ import { DealerRpc, NodeRpc } from './dbd-rpc.js';
 import { HelperLock } from './lock-process.js';
 import { recoverdMetrics } from './metrics.js';
 import { PeerLinks } from './peer-links.js';
-import { Timers } from './timers.js';
+import { Timers } from '@ctdbng/common';
 import { VoteFile } from './vote-file.js';
 
 function fatal(log: Logger, err: unknown): never {
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     onHeld: () => guarded(() => core?.onLockHeld()),
     onLost: (why) => guarded(() => core?.onLockLost(why)),
   });
-  const timers = new Timers((id) => guarded(() => core?.onTimer(id)));
+  const timers = new Timers<TimerId>((id) => guarded(() => core?.onTimer(id)));
   const io: RecoverdIo = {
     send: (to, msg) => peers.send(to, msg),
     rpc: nodes,

@@ -6,7 +6,7 @@ import { Dealer, Router } from 'zeromq';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '@ctdbng/protocol';
 import type { FaultSwitch, Logger, NodeConfig } from '@ctdbng/common';
 import type { PeerMessage } from '../core/io.js';
-import { SendQueue } from './send-queue.js';
+import { SendQueue } from '@ctdbng/common';
 
 /** recoverd messages are tiny; anything bigger is not ours. */
 export const peerFrameBytesMax = 64 * 1024;

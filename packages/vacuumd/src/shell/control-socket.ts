@@ -5,7 +5,7 @@ import { Router } from 'zeromq';
 import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { decodeEnvelope, encodeEnvelope, ErrorCode, frameBytesMax, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
 import type { Logger } from '@ctdbng/common';
-import { SendQueue } from './send-queue.js';
+import { SendQueue } from '@ctdbng/common';
 
 export const controlSendQueueMax = 10_000;
 

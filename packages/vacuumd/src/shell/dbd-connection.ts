@@ -6,7 +6,7 @@ import { Dealer } from 'zeromq';
 import { decodeEnvelope, encodeEnvelope, ErrorCode, frameBytesMax, type Body, type BodyOf, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
 import type { Logger } from '@ctdbng/common';
 import { DbdRequestError } from '../core/dbd-port.js';
-import { SendQueue } from './send-queue.js';
+import { SendQueue } from '@ctdbng/common';
 
 export type RequestBody = Omit<EnvelopeInit, 'version' | 'requestId' | 'targetPnn' | 'node'>;
 

@@ -1,11 +1,11 @@
-// Real timers for the core's timer requests (one per id; a new request replaces the old).
-// Delays under 1 ms run on the next turn of the event loop (setImmediate), not after 1 ms.
-export class Timers {
-  private readonly byId = new Map<string, () => void>();
+// Real timers for a core's timer requests (one per id; a new request replaces the old), shared by
+// the daemons' shells. Delays under 1 ms run on the next turn of the event loop (setImmediate).
+export class Timers<Id extends string = string> {
+  private readonly byId = new Map<Id, () => void>();
 
-  constructor(private readonly fire: (id: string) => void) {}
+  constructor(private readonly fire: (id: Id) => void) {}
 
-  set(id: string, delayMs: number): void {
+  set(id: Id, delayMs: number): void {
     this.cancel(id);
     const run = (): void => {
       this.byId.delete(id);
@@ -20,7 +20,7 @@ export class Timers {
     }
   }
 
-  cancel(id: string): void {
+  cancel(id: Id): void {
     const stop = this.byId.get(id);
     if (stop === undefined) return;
     stop();
