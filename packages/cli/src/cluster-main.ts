@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// `ctdbng-cluster up | down | status | kill`: the local cluster launcher (DESIGN §11).
+// `ctdbng-cluster up | down | status | kill | partition | heal`: the local cluster launcher (DESIGN §11).
 // Exit 0 ok, 1 failure, 2 usage error. See packages/cli/README.md.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { LogLevel } from '@ctdbng/common';
 import { oneLine } from './cli/program.js';
-import { ClusterError, down, killDaemon, notReadyReport, up, type UpResult } from './cluster/cluster.js';
+import { ClusterError, down, heal, killDaemon, notReadyReport, partition, up, type UpResult } from './cluster/cluster.js';
 import { DAEMONS } from './cluster/daemons.js';
 import { clusterBase, nodeAddress, nodeDir, parseTunablesSpec, tunablesFileText } from './cluster/layout.js';
 import { NodeNotReadyError, tailLines } from './cluster/readiness.js';
@@ -27,6 +27,7 @@ interface UpFlags {
   portBase?: number;
   tunables?: string;
   logLevel: LogLevel;
+  clusterLock?: string;
 }
 
 function tunablesText(flags: UpFlags): string {
@@ -49,6 +50,7 @@ async function runUp(flags: UpFlags): Promise<void> {
     const r = await up({
       base, nodes: flags.nodes, fresh: flags.fresh, tunablesText: tunablesText(flags), logLevel: flags.logLevel,
       ...(flags.portBase !== undefined ? { portBase: flags.portBase } : {}),
+      ...(flags.clusterLock !== undefined ? { clusterLock: flags.clusterLock } : {}),
     });
     process.stdout.write(upReport(r));
   } catch (err) {
@@ -88,6 +90,7 @@ function program(): Command {
     .option('--foreground', 'stay running; on SIGINT/SIGTERM take the cluster down', false)
     .option('--port-base <P>', 'node port P, recoverd P+1, metrics P+2..P+4', intArg('a port', 1, 65530))
     .option('--tunables <file>', 'ctdbng.tunables for every node (default: $CTDBNG_CLUSTER_TUNABLES "Name=v ...")')
+    .option('--cluster-lock <spec>', 'cluster lock of every node: a file path, etcd://host:port/key or !command')
     .addOption(new Option('--log-level <level>', 'daemon log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .action((flags: UpFlags) => runUp(flags));
   p.command('down')
@@ -112,6 +115,18 @@ function program(): Command {
       const pid = killDaemon(clusterBase(flags.base), pnn, daemon);
       process.stdout.write(`killed ${daemon} of node ${pnn} (pid ${pid})\n`);
     });
+  p.command('partition')
+    .description('cut node PNN off from every other node, both ways (fault injection: run/faults.json)')
+    .argument('<pnn>', 'node', intArg('a PNN', 0, 253))
+    .option('--base <dir>', 'cluster directory')
+    .action((pnn: number, flags: { base?: string }) => {
+      partition(clusterBase(flags.base), pnn);
+      process.stdout.write(`node ${pnn} cut off\n`);
+    });
+  p.command('heal')
+    .description('lift every cut made by partition')
+    .option('--base <dir>', 'cluster directory')
+    .action((flags: { base?: string }) => heal(clusterBase(flags.base)));
   return p;
 }
 

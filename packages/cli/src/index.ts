@@ -3,15 +3,14 @@
 import { resolve } from 'node:path';
 import { connect, type Client } from '@ctdbng/client';
 import type { LogLevel } from '@ctdbng/common';
-import { down, killDaemon, notReadyReport, up } from './cluster/cluster.js';
+import { down, heal, killDaemon, notReadyReport, partition, up } from './cluster/cluster.js';
 import { nodeDir, tunablesFileText } from './cluster/layout.js';
 import { NodeNotReadyError, tailLines } from './cluster/readiness.js';
 
 export { runCtdbng, type CtdbngIo } from './cli/run.js';
 export { COMMANDS } from './commands/index.js';
 export { clusterStatus, type NodeStatus } from './cluster/status.js';
-export { DAEMONS, recoverdAvailable } from './cluster/daemons.js';
-export { staticGeneration } from './cluster/static-vnnmap.js';
+export { DAEMONS } from './cluster/daemons.js';
 export { ClusterError } from './cluster/cluster.js';
 
 export interface StartClusterOptions {
@@ -23,6 +22,11 @@ export interface StartClusterOptions {
   /** Take down and remove what is in `base` first. */
   fresh?: boolean;
   logLevel?: LogLevel;
+  /**
+   * `[cluster] cluster lock` written into every node's ctdbng.conf: a file path, `etcd://host:port/key`
+   * or `!command` (packages/recoverd README). None by default.
+   */
+  clusterLock?: string;
   timeoutMs?: number;
 }
 
@@ -34,6 +38,10 @@ export interface Cluster extends AsyncDisposable {
   down(): Promise<void>;
   /** SIGKILL one daemon of node `pnn`; its supervisor restarts it. Returns the killed pid. */
   kill(pnn: number, daemon: string): number;
+  /** Cut node `pnn` off from every other node, both ways (run/faults.json `blockedPeers`). */
+  partition(pnn: number): void;
+  /** Lift every cut made by partition (other fault switches stay). */
+  heal(): void;
   /** A client connected to node `pnn`'s dbd; the caller closes it. */
   clientFor(pnn: number, o?: { name?: string; timeoutMs?: number }): Promise<Client>;
 }
@@ -48,6 +56,7 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
       tunablesText: tunablesFileText(o.tunables ?? {}),
       ...(o.portBase !== undefined ? { portBase: o.portBase } : {}),
       ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
+      ...(o.clusterLock !== undefined ? { clusterLock: o.clusterLock } : {}),
       ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
     });
   } catch (err) {
@@ -63,6 +72,8 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
     nodeBase: (pnn) => nodeDir(base, pnn),
     down: () => down(base),
     kill: (pnn, daemon) => killDaemon(base, pnn, daemon),
+    partition: (pnn) => partition(base, pnn),
+    heal: () => heal(base),
     clientFor: (pnn, co) => connect({ base: nodeDir(base, pnn), name: co?.name ?? 'test', timeoutMs: co?.timeoutMs ?? 5_000 }),
     [Symbol.asyncDispose]: () => down(base),
   };

@@ -2,10 +2,10 @@
 // The supervisor of one node of a local cluster (DESIGN §11), started detached by
 // `ctdbng-cluster up`: `supervise-main.js --base <base>/node.P --pnn P`. Writes run/supervisor.pid,
 // runs every daemon of the node under Supervisor, stops them on SIGTERM or SIGINT and exits.
-// Imports are light on purpose: the daemons are spawned before the client library loads.
+// Imports are light on purpose (no client library, no pino): the daemons are spawned at once.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DAEMONS, recoverdAvailable } from './cluster/daemons.js';
+import { DAEMONS } from './cluster/daemons.js';
 import { jsonLog } from './cluster/json-log.js';
 import { nodePaths } from './cluster/paths.js';
 import { readPid, removePid, writePid } from './cluster/pids.js';
@@ -21,20 +21,10 @@ if (values.base === undefined || values.pnn === undefined) {
 const dir = resolve(values.base);
 const log = jsonLog({ daemon: 'supervisor', pnn: Number(values.pnn) });
 
-async function afterStart(daemon: string, signal: AbortSignal): Promise<void> {
-  // recoverd's first recovery installs the vnnmap; the static step stands in only while it is not built.
-  if (daemon !== 'dbd' || recoverdAvailable) return;
-  const { afterDbdStart } = await import('./cluster/after-start.js');
-  const result = await afterDbdStart(dir, signal);
-  if (result === 'installed') log.info({}, 'static vnnmap installed');
-  if (result === 'no-answer') log.warn({}, 'dbd did not answer; static vnnmap not installed');
-}
-
 const supervisor = new Supervisor(
   DAEMONS.map((d) => d.name),
   {
     spawn: (daemon) => spawnDaemon(dir, daemon, process.env),
-    afterStart,
     pidChanged: (daemon, pid) => (pid === undefined ? removePid(nodePaths.pidFile(dir, daemon)) : writePid(nodePaths.pidFile(dir, daemon), pid)),
     now: () => Date.now(),
     sleep: sleepMs,

@@ -1,11 +1,10 @@
-// A local cluster comes up with every node ready (the first recovery done, or the static vnnmap
-// while recoverd is not built), a killed daemon is restarted by its supervisor and the cluster
+// A local cluster comes up with every node ready (the first recovery done), a killed daemon is restarted by its supervisor and the cluster
 // agrees on one generation again, and down leaves no process behind (DESIGN §11).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, onTestFailed, test } from 'vitest';
-import { clusterStatus, DAEMONS, recoverdAvailable, startCluster, type Cluster } from '@ctdbng/cli';
+import { clusterStatus, DAEMONS, startCluster, type Cluster } from '@ctdbng/cli';
 import { tailLines } from '../src/cluster/readiness.js';
 
 const base = mkdtempSync(join(tmpdir(), 'ctdbng-cli-cluster-'));
@@ -36,7 +35,7 @@ test('cluster: up, kill dbd, restart and agree on a generation, down', { timeout
     expect(v.generation).toBe(cluster.generation);
     expect([...v.pnns].sort()).toEqual([0, 1, 2]);
     expect(await client.getTunable('KeepaliveInterval')).toBe(2);
-    if (recoverdAvailable) expect((await client.getNodeState()).leader).not.toBeNull();
+    expect((await client.getNodeState()).leader).not.toBeNull();
   } finally {
     await client.close();
   }
@@ -49,12 +48,11 @@ test('cluster: up, kill dbd, restart and agree on a generation, down', { timeout
     const s = (await clusterStatus(base))[1]!;
     return s.daemons[dbdIndex]!.alive && s.daemons[dbdIndex]!.pid !== killed && s.ping.ok;
   }, { timeout: 20_000, interval: 50 }).toBe(true);
-  // Static: the restarted dbd gets the same generation back. recoverd: a recovery brings it back
-  // into a new generation that every node shares.
+  // A recovery brings the restarted dbd back into a new generation that every node shares.
   await expect.poll(async () => {
     const gs = await generations(cluster).catch(() => [-1]);
     const agreed = gs.every((g) => g > 0 && g === gs[0]);
-    return agreed && (recoverdAvailable ? gs[0] !== cluster.generation : gs[0] === cluster.generation);
+    return agreed && gs[0] !== cluster.generation;
   }, { timeout: 20_000, interval: 50 }).toBe(true);
 
   await cluster.down();

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadNodeConfig, parseNodesFile } from '@ctdbng/common';
 import { daemonBinPath, DAEMONS } from '../src/cluster/daemons.js';
-import { clusterBase, nodeDir, nodesFileText, parseTunablesSpec, portsFor, tunablesFileText, writeNodeFiles } from '../src/cluster/layout.js';
-import { vnnmapMatches } from '../src/cluster/readiness.js';
-import { memberPnns, staticGeneration } from '../src/cluster/static-vnnmap.js';
+import { clusterBase, nodeDir, nodesFileText, parseTunablesSpec, portsFor, tunablesFileText, withClusterLock, writeNodeFiles } from '../src/cluster/layout.js';
+import { memberPnns } from '../src/cluster/cluster.js';
+import { notRecoveredReason } from '../src/cluster/readiness.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -49,33 +49,52 @@ describe('cluster layout', () => {
     expect(conf.logLocation).toBe('stderr');
     expect(conf.tunables.keepaliveIntervalSeconds).toBe(2);
     expect(readFileSync(join(dir, 'nodes'), 'utf8')).toBe(nodesFileText(3));
+    expect(readFileSync(join(dir, 'ctdbng.conf'), 'utf8')).not.toMatch(/cluster lock/);
+  });
+
+  test('--cluster-lock SPEC is written as `cluster lock = SPEC` in the [cluster] section of every node', () => {
+    const base = mkdtempSync(join(tmpdir(), 'ctdbng-cli-layout-'));
+    dirs.push(base);
+    for (const spec of ['/shared/ctdbng.lock', 'etcd://127.0.0.1:2379/ctdbng/lock', '!/usr/bin/mutex-helper --x']) {
+      const dir = writeNodeFiles({ base, pnn: 0, nodes: 2, ports: portsFor(), logLevel: 'info', tunablesText: '', clusterLock: spec });
+      const conf = readFileSync(join(dir, 'ctdbng.conf'), 'utf8');
+      const cluster = conf.split(/\n\[/)[0]!;
+      expect(cluster.split('\n')).toContain(`cluster lock = ${spec}`);
+      expect(loadNodeConfig(dir).pnn).toBe(0);
+    }
+    expect(() => withClusterLock('[cluster]\n', 'a\nb')).toThrow(/one non-empty line/);
+    expect(() => withClusterLock('[cluster]\n', ' ')).toThrow(/one non-empty line/);
   });
 });
 
-describe('static vnnmap', () => {
-  test('the generation is nonzero and the same for every node of one nodes file', () => {
-    const a = parseNodesFile(nodesFileText(3));
-    const b = parseNodesFile(nodesFileText(3));
-    expect(staticGeneration(a.hash)).toBe(staticGeneration(b.hash));
-    expect(staticGeneration(a.hash)).not.toBe(0);
-    expect(staticGeneration(a.hash)).not.toBe(staticGeneration(parseNodesFile(nodesFileText(4)).hash));
-  });
+describe('readiness', () => {
+  const ready = {
+    pnn: 1, incarnation: 7, generation: 9, vnnmap: [2, 0, 1], stopped: false, banned: false, banRemainingSeconds: 0,
+    inactive: false, frozen: false, linksUp: [0, 2], recoveryRequests: 0, dbIds: [], dbNames: [], highestTerm: 3,
+    leader: 0, lastRecoveryMs: 12, recoveryStartedUnixMs: 0,
+  };
 
   test('members are the PNNs of lines that are not deleted', () => {
     expect(memberPnns(parseNodesFile('127.0.0.1\n#\n127.0.0.3\n'))).toEqual([0, 2]);
   });
 
-  test('a vnnmap matches only with the same generation and the same PNNs in order', () => {
-    const want = { generation: 9, pnns: [0, 1, 2] };
-    expect(vnnmapMatches({ generation: 9, pnns: [0, 1, 2] }, want)).toBe(true);
-    expect(vnnmapMatches({ generation: 8, pnns: [0, 1, 2] }, want)).toBe(false);
-    expect(vnnmapMatches({ generation: 9, pnns: [0, 1] }, want)).toBe(false);
+  test('a node is ready once a recovery gave it a generation, every member, a leader and its links', () => {
+    expect(notRecoveredReason(ready, 1, [0, 1, 2])).toBeUndefined();
+    expect(notRecoveredReason({ ...ready, generation: 0 }, 1, [0, 1, 2])).toMatch(/no generation/);
+    expect(notRecoveredReason({ ...ready, frozen: true }, 1, [0, 1, 2])).toMatch(/frozen/);
+    expect(notRecoveredReason({ ...ready, leader: null }, 1, [0, 1, 2])).toMatch(/no leader/);
+    expect(notRecoveredReason({ ...ready, inactive: true }, 1, [0, 1, 2])).toMatch(/not active/);
+    expect(notRecoveredReason({ ...ready, vnnmap: [0, 1] }, 1, [0, 1, 2])).toMatch(/not every node/);
+    expect(notRecoveredReason({ ...ready, linksUp: [0] }, 1, [0, 1, 2])).toBe('no link to node(s) 2');
   });
 });
 
 describe('daemon table', () => {
-  test("the dbd bin is found through the workspace's node_modules and package.json bin", () => {
-    const dbd = DAEMONS.find((d) => d.name === 'dbd')!;
-    expect(daemonBinPath(dbd)).toMatch(/node_modules\/@ctdbng\/dbd\/dist\/shell\/main\.js$/);
+  test('every node runs dbd, recoverd and vacuumd', () => {
+    expect(DAEMONS.map((d) => d.name)).toEqual(['dbd', 'recoverd', 'vacuumd']);
+  });
+
+  test("each daemon's bin is found through the workspace's node_modules and package.json bin", () => {
+    for (const d of DAEMONS) expect(daemonBinPath(d)).toMatch(new RegExp(`node_modules/@ctdbng/${d.name}/dist/shell/main\\.js$`));
   });
 });

@@ -208,7 +208,7 @@ describe('uptime', () => {
     expect(r.out).toMatch(new RegExp([
       `^Current time of node 0        :                ${date}`,
       `Ctdbd start time              : \\(000 00:00:0[01]\\) ${date}`,
-      `Time of last recovery/failover: \\(000 00:00:0[01]\\) ${date}`,
+      'Time of last recovery/failover: -',
       'Duration of last recovery/failover: 0.012000 seconds\n$',
     ].join('\n')));
   });
@@ -220,5 +220,10 @@ describe('uptime', () => {
     expect(t.split('\n')[2]).toMatch(/^Time of last recovery\/failover: \(000 00:01:01\) /);
     expect(t.split('\n')[3]).toBe('Duration of last recovery/failover: 1.500000 seconds');
     expect(span(3_600_000 * 24 * 12)).toBe('(012 00:00:00)');
+  });
+
+  test('an unknown last recovery time or duration is "-", not the start time', () => {
+    const t = uptimeText({ pnn: 0, nowUnixMs: Date.UTC(2024, 0, 2), uptimeMs: 5_000, lastRecoveryEndUnixMs: undefined, lastRecoveryDurationMs: 0 });
+    expect(t.split('\n').slice(2, 4)).toEqual(['Time of last recovery/failover: -', 'Duration of last recovery/failover: -']);
   });
 });

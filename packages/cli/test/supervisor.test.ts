@@ -41,7 +41,6 @@ function harness(opts: { stubborn?: boolean } = {}) {
   const sleepers: { until: number; resolve: () => void }[] = [];
   const children: FakeChild[] = [];
   const pids: (number | undefined)[] = [];
-  const afterStarts: string[] = [];
   const sleeps: number[] = [];
   const deps: SupervisorDeps = {
     spawn: () => {
@@ -49,7 +48,6 @@ function harness(opts: { stubborn?: boolean } = {}) {
       children.push(c);
       return c;
     },
-    afterStart: async (daemon) => void afterStarts.push(daemon),
     pidChanged: (_d, pid) => void pids.push(pid),
     now: () => nowMs,
     sleep: (ms, signal) => new Promise<void>((resolve) => {
@@ -66,17 +64,16 @@ function harness(opts: { stubborn?: boolean } = {}) {
     for (const s of sleepers.filter((x) => x.until <= nowMs)) s.resolve();
     await flush();
   };
-  return { deps, children, pids, afterStarts, sleeps, advance, flush };
+  return { deps, children, pids, sleeps, advance, flush };
 }
 
 describe('Supervisor', () => {
-  test('starts every daemon of the table and runs the after-start step', async () => {
+  test('starts every daemon of the table', async () => {
     const h = harness();
     const sup = new Supervisor(['dbd', 'vacuumd'], h.deps);
     sup.start();
     await h.flush();
     expect(h.children.map((c) => c.pid)).toEqual([100, 101]);
-    expect(h.afterStarts).toEqual(['dbd', 'vacuumd']);
     await sup.stop();
   });
 
@@ -97,7 +94,6 @@ describe('Supervisor', () => {
     await h.advance(200);
     expect(h.children).toHaveLength(3);
     expect(sup.restarts.get('dbd')).toBe(2);
-    expect(h.afterStarts).toEqual(['dbd', 'dbd', 'dbd']);
     await sup.stop();
   });
 

@@ -75,6 +75,7 @@ function contextFor(client: CliClient, pnn: number | undefined, globals: GlobalO
     node: { timeoutMs: globals.timeoutMs, ...(pnn !== undefined ? { pnn } : {}) },
     json: globals.json,
     waitMs: globals.timelimitExplicit ? globals.timeoutMs : undefined,
+    env: io.env,
     write: (s) => io.stdout(s),
     progress: ttyProgress(io),
   };

@@ -1,13 +1,13 @@
 // `ctdbng-cluster up | down | status | kill` as functions (DESIGN §11); the CLI and
 // startCluster() both run these.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { parseNodesFile, type LogLevel } from '@ctdbng/common';
-import { daemonSpec, DAEMONS, recoverdAvailable } from './daemons.js';
+import { parseNodesFile, type LogLevel, type NodesFile } from '@ctdbng/common';
+import { daemonSpec, DAEMONS } from './daemons.js';
 import { clusterNodesMax, nodeDir, nodePaths, portsFor, tunablesFileText, writeNodeFiles } from './layout.js';
+import { healNodes, partitionNode } from './partition.js';
 import { signal } from './pids.js';
 import { daemonPid, startSupervisor, stopNodes, supervisorPid } from './processes.js';
-import { NodeNotReadyError, waitNodeReady, type ReadyCondition } from './readiness.js';
-import { memberPnns, staticGeneration } from './static-vnnmap.js';
+import { NodeNotReadyError, waitNodeReady } from './readiness.js';
 
 export const upTimeoutMsDefault = 30_000;
 
@@ -23,6 +23,8 @@ export interface UpOptions {
   /** ctdbng.tunables contents (Name=value lines). */
   tunablesText?: string;
   logLevel?: LogLevel;
+  /** `[cluster] cluster lock` of every node: a file path, `etcd://host:port/key` or `!command`. */
+  clusterLock?: string;
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
 }
@@ -55,6 +57,11 @@ function nodesInFile(base: string): number | undefined {
   return existsSync(path) ? parseNodesFile(readFileSync(path, 'utf8')).nodes.length : undefined;
 }
 
+/** Every PNN that is not a deleted line of the nodes file. */
+export function memberPnns(nodes: NodesFile): number[] {
+  return nodes.nodes.filter((n) => !n.deleted).map((n) => n.pnn);
+}
+
 export async function up(o: UpOptions): Promise<UpResult> {
   if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > clusterNodesMax) {
     throw new ClusterError(`-n ${o.nodes}: expected 1..${clusterNodesMax} nodes`);
@@ -72,13 +79,10 @@ export async function up(o: UpOptions): Promise<UpResult> {
   if (!alreadyRunning) startNodes(o);
   const nodes = parseNodesFile(readFileSync(nodePaths.nodesFile(nodeDir(o.base, 0)), 'utf8'));
   const pnns = memberPnns(nodes);
-  const cond: ReadyCondition = recoverdAvailable
-    ? { kind: 'recovered', pnns }
-    : { kind: 'static', want: { generation: staticGeneration(nodes.hash), pnns } };
   const deadlineMs = startedMs + (o.timeoutMs ?? upTimeoutMsDefault);
   let generation: number;
   try {
-    generation = await waitAllReady(o.base, pnns, cond, deadlineMs);
+    generation = await waitAllReady(o.base, pnns, deadlineMs);
   } catch (err) {
     // A cluster this call started and that did not come up is taken down (its logs stay).
     if (!alreadyRunning) await down(o.base);
@@ -91,9 +95,9 @@ export async function up(o: UpOptions): Promise<UpResult> {
  * Every node ready, all with the same generation. Nodes are polled one by one, so a recovery that
  * ran meanwhile can leave them on different generations: then they are asked again.
  */
-async function waitAllReady(base: string, pnns: readonly number[], cond: ReadyCondition, deadlineMs: number): Promise<number> {
+async function waitAllReady(base: string, pnns: readonly number[], deadlineMs: number): Promise<number> {
   for (;;) {
-    const generations = await Promise.all(pnns.map((p) => waitNodeReady(base, p, cond, deadlineMs)));
+    const generations = await Promise.all(pnns.map((p) => waitNodeReady(base, p, pnns, deadlineMs)));
     const first = generations[0]!;
     if (generations.every((g) => g === first)) return first;
     if (Date.now() >= deadlineMs) {
@@ -107,7 +111,10 @@ function startNodes(o: UpOptions): void {
   for (const p of nodeDirsPnns(o.base).filter((p) => p >= o.nodes)) rmSync(nodeDir(o.base, p), { recursive: true, force: true });
   const ports = portsFor(o.portBase);
   const dirs = Array.from({ length: o.nodes }, (_, pnn) =>
-    writeNodeFiles({ base: o.base, pnn, nodes: o.nodes, ports, logLevel: o.logLevel ?? 'info', tunablesText: o.tunablesText ?? '' }),
+    writeNodeFiles({
+      base: o.base, pnn, nodes: o.nodes, ports, logLevel: o.logLevel ?? 'info', tunablesText: o.tunablesText ?? '',
+      ...(o.clusterLock !== undefined ? { clusterLock: o.clusterLock } : {}),
+    }),
   );
   // Stale sockets of daemons that died uncleanly: "socket exists" must mean "dbd bound it".
   for (const dir of dirs) rmSync(nodePaths.socket(dir), { force: true });
@@ -128,6 +135,16 @@ export function killDaemon(base: string, pnn: number, daemon: string): number {
   if (pid === undefined) throw new ClusterError(`${daemon} of node ${pnn} is not running`);
   signal(pid, 'SIGKILL');
   return pid;
+}
+
+/** Cuts node `pnn` off from every other node of `base` (fault switch files; `heal` lifts it). */
+export function partition(base: string, pnn: number): void {
+  partitionNode(base, nodeDirsPnns(base), pnn);
+}
+
+/** Lifts every cut made by `partition` in `base`. */
+export function heal(base: string): void {
+  healNodes(base, nodeDirsPnns(base));
 }
 
 /** A readable report of a node that did not come up: the reason and the tail of its logs. */

@@ -15,6 +15,9 @@ const dbd: DaemonSpec = { name: 'dbd', pkg: '@ctdbng/dbd', bin: 'ctdbng-dbd' };
 const recoverd: DaemonSpec = { name: 'recoverd', pkg: '@ctdbng/recoverd', bin: 'ctdbng-recoverd' };
 const vacuumd: DaemonSpec = { name: 'vacuumd', pkg: '@ctdbng/vacuumd', bin: 'ctdbng-vacuumd' };
 
+/** Every daemon of a node, in start order; the recovery daemon installs generation and vnnmap. */
+export const DAEMONS: readonly DaemonSpec[] = [dbd, recoverd, vacuumd];
+
 export function daemonSpec(name: string): DaemonSpec | undefined {
   return DAEMONS.find((d) => d.name === name);
 }
@@ -45,22 +48,3 @@ function binOf(pkgJson: string, d: DaemonSpec): string {
   if (typeof rel !== 'string') throw new DaemonBinError(`${pkgJson} has no bin '${d.bin}'`);
   return join(dirname(pkgJson), rel);
 }
-
-function binExists(d: DaemonSpec): boolean {
-  try {
-    return existsSync(daemonBinPath(d));
-  } catch (err) {
-    if (err instanceof DaemonBinError) return false; // no such package or bin entry: not available
-    throw err;
-  }
-}
-
-/**
- * The one decision between the recovery daemon and the static vnnmap: recoverd runs when its bin
- * (packages/recoverd/dist/shell/main.js) is built; until then the supervisor installs the static
- * vnnmap after each dbd start (static-vnnmap.ts, after-start.ts) and `up` waits for that instead
- * of a first recovery. Once recoverd has landed, this check, the static step and its files go.
- */
-export const recoverdAvailable: boolean = binExists(recoverd);
-
-export const DAEMONS: readonly DaemonSpec[] = recoverdAvailable ? [dbd, recoverd, vacuumd] : [dbd];

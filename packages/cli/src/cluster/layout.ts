@@ -63,6 +63,23 @@ export interface NodeFilesOptions {
   ports: Ports;
   logLevel: LogLevel;
   tunablesText: string;
+  /** `[cluster] cluster lock` of every node (a file path, `etcd://host:port/key` or `!command`); none when undefined. */
+  clusterLock?: string;
+}
+
+export class ClusterLockSpecError extends Error {
+  override readonly name = 'ClusterLockSpecError';
+}
+
+/**
+ * ctdbng.conf text with `cluster lock = SPEC` added to its [cluster] section. recoverd parses the
+ * value (packages/recoverd core/cluster-lock.ts); here it only has to fit on one ini line.
+ */
+export function withClusterLock(conf: string, spec: string | undefined): string {
+  if (spec === undefined) return conf;
+  if (spec.trim() === '' || /[\r\n]/.test(spec)) throw new ClusterLockSpecError(`cluster lock '${spec}': expected one non-empty line`);
+  if (!conf.startsWith('[cluster]\n')) throw new ClusterLockSpecError('ctdbng.conf does not start with its [cluster] section');
+  return conf.replace('[cluster]\n', `[cluster]\ncluster lock = ${spec.trim()}\n`);
 }
 
 /** Writes node P's config files and creates its directories (existing dbs are kept). */
@@ -79,7 +96,7 @@ export function writeNodeFiles(o: NodeFilesOptions): string {
     // per daemon, though they read the same ctdbng.conf.
     logFile: 'stderr',
   });
-  writeFileSync(join(dir, 'ctdbng.conf'), conf);
+  writeFileSync(join(dir, 'ctdbng.conf'), withClusterLock(conf, o.clusterLock));
   writeFileSync(nodePaths.nodesFile(dir), nodesFileText(o.nodes));
   writeFileSync(join(dir, 'ctdbng.tunables'), o.tunablesText);
   return dir;

@@ -1,5 +1,5 @@
-// Reaching a node's dbd from the launcher and the supervisor: wait for its socket, connect the
-// client library directly (no CLI processes), poll with short intervals (DESIGN §11: speed).
+// Reaching a node's dbd from the launcher: wait for its socket, connect the client library
+// directly (no CLI processes), poll with short intervals (DESIGN §11: speed).
 import { existsSync } from 'node:fs';
 import type { Client } from '@ctdbng/client';
 import { nodePaths } from './paths.js';
@@ -29,14 +29,4 @@ export async function tryConnect(dir: string, name: string): Promise<Client | un
     await client?.close().catch(() => undefined);
     return undefined;
   }
-}
-
-/** Polls until the node's dbd answers Ping; undefined when `signal` aborts or the deadline passes. */
-export async function connectWhenUp(dir: string, name: string, signal: AbortSignal, deadlineMs: number): Promise<Client | undefined> {
-  while (!signal.aborted && Date.now() < deadlineMs) {
-    const client = await tryConnect(dir, name);
-    if (client !== undefined) return client;
-    await sleepMs(pollIntervalMs, signal);
-  }
-  return undefined;
 }

@@ -1,35 +1,16 @@
-// `up` returns when every node is ready (DESIGN §11): with recoverd, when the first recovery is
-// done everywhere; with the static vnnmap (recoverd not built yet), when every node answers Ping,
-// reports the static vnnmap and reports every node OK.
+// `up` returns when every node is ready (DESIGN §11): when recoverd's first recovery is done
+// everywhere.
 import { readFileSync } from 'node:fs';
 import type { Client, NodeState } from '@ctdbng/client';
 import { nodeDir, nodePaths } from './layout.js';
 import { pollIntervalMs, pollRequestTimeoutMs, sleepMs, tryConnect } from './node-client.js';
 import { isAlive, readPid } from './pids.js';
 
-export interface ExpectedVnnMap {
-  generation: number;
-  pnns: readonly number[];
-}
-
-/**
- * What `up` waits for on each node: 'static', the static vnnmap and every member OK in its node
- * map; 'recovered', a finished recovery: a nonzero generation, the vnnmap of every member, not
- * frozen, a leader known, links to every member, and the node itself active.
- */
-export type ReadyCondition =
-  | { kind: 'static'; want: ExpectedVnnMap }
-  | { kind: 'recovered'; pnns: readonly number[] };
-
 export class NodeNotReadyError extends Error {
   override readonly name = 'NodeNotReadyError';
   constructor(readonly pnn: number, message: string) {
     super(message);
   }
-}
-
-export function vnnmapMatches(v: { generation: number; pnns: readonly number[] }, want: ExpectedVnnMap): boolean {
-  return v.generation === want.generation && v.pnns.length === want.pnns.length && v.pnns.every((p, i) => p === want.pnns[i]);
 }
 
 /** Why node `pnn` of a cluster of `pnns` has not finished its first recovery; undefined once it has. */
@@ -46,10 +27,11 @@ export function notRecoveredReason(s: NodeState, pnn: number, pnns: readonly num
 }
 
 /**
- * Polls node `pnn` until it is ready (`cond`) and resolves with the generation it then reports;
+ * Polls node `pnn` of a cluster of `pnns` until it has finished a recovery (notRecoveredReason)
+ * and resolves with the generation it then reports;
  * NodeNotReadyError when its supervisor dies or the deadline passes.
  */
-export async function waitNodeReady(base: string, pnn: number, cond: ReadyCondition, deadlineMs: number): Promise<number> {
+export async function waitNodeReady(base: string, pnn: number, pnns: readonly number[], deadlineMs: number): Promise<number> {
   const dir = nodeDir(base, pnn);
   let client: Client | undefined;
   let why = 'dbd does not answer';
@@ -62,7 +44,7 @@ export async function waitNodeReady(base: string, pnn: number, cond: ReadyCondit
         throw new NodeNotReadyError(pnn, `node ${pnn}: its supervisor is not running`);
       }
       client ??= await tryConnect(dir, 'ctdbng-cluster');
-      const seen = client === undefined ? 'error' : await readiness(client, pnn, cond);
+      const seen = client === undefined ? 'error' : await readiness(client, pnn, pnns);
       if (typeof seen === 'number') return seen;
       if (seen !== 'error') why = seen.notReady;
       if (seen === 'error') {
@@ -81,27 +63,11 @@ export async function waitNodeReady(base: string, pnn: number, cond: ReadyCondit
 type Readiness = number | { notReady: string } | 'error';
 
 /** The generation when the node is ready, else why not, or 'error' when it did not answer. */
-async function readiness(client: Client, pnn: number, cond: ReadyCondition): Promise<Readiness> {
-  if (cond.kind === 'static') return reportsVnnmap(client, cond.want);
+async function readiness(client: Client, pnn: number, pnns: readonly number[]): Promise<Readiness> {
   try {
     const s = await client.getNodeState({ timeoutMs: pollRequestTimeoutMs });
-    const notReady = notRecoveredReason(s, pnn, cond.pnns);
+    const notReady = notRecoveredReason(s, pnn, pnns);
     return notReady === undefined ? s.generation : { notReady };
-  } catch {
-    return 'error'; // dbd restarting or busy: polled again
-  }
-}
-
-async function reportsVnnmap(client: Client, want: ExpectedVnnMap): Promise<Readiness> {
-  try {
-    if (!vnnmapMatches(await client.getVnnMap({ timeoutMs: pollRequestTimeoutMs }), want)) return { notReady: 'no static vnnmap yet' };
-    // Ready also means "every node reports every node OK" (DESIGN §11): with the vnnmap alone,
-    // `up` returned before the node links were up, and the first request forwarded to another
-    // node (or a record call) failed with ERR_NODE_UNREACHABLE.
-    const map = await client.getNodeMap({ timeoutMs: pollRequestTimeoutMs });
-    const members = new Set(want.pnns);
-    const allOk = map.nodes.filter((n) => members.has(n.pnn)).every((n) => n.flags.length === 1 && n.flags[0] === 'OK');
-    return allOk ? want.generation : { notReady: 'not every node OK yet' };
   } catch {
     return 'error'; // dbd restarting or busy: polled again
   }

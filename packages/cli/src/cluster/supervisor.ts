@@ -1,6 +1,6 @@
 // The per-node supervisor (DESIGN §11): starts each daemon of the node, restarts one that exits
-// unexpectedly with exponential backoff, and stops them all on request. Processes, clocks and the
-// after-start step come in through SupervisorDeps so tests drive it with fakes.
+// unexpectedly with exponential backoff, and stops them all on request. Processes and clocks come
+// in through SupervisorDeps so tests drive it with fakes.
 
 /** First restart delay; doubles per quick crash up to restartDelayMsMax. */
 export const restartDelayMsMin = 100;
@@ -30,8 +30,6 @@ export interface ChildHandle {
 
 export interface SupervisorDeps {
   spawn(daemon: string): ChildHandle;
-  /** Runs after each (re)start; `signal` aborts when that process exits or the supervisor stops. */
-  afterStart(daemon: string, signal: AbortSignal): Promise<void>;
   pidChanged(daemon: string, pid: number | undefined): void;
   now(): number;
   /** Resolves after `ms`, or early when `signal` aborts. */
@@ -101,19 +99,9 @@ export class Supervisor {
     this.children.set(daemon, child);
     this.deps.pidChanged(daemon, child.pid);
     this.deps.log('daemon started', { child: daemon, pid: child.pid });
-    const lifetime = new AbortController();
-    const onStop = (): void => lifetime.abort();
-    this.stopController.signal.addEventListener('abort', onStop, { once: true });
-    const after = this.deps.afterStart(daemon, lifetime.signal).catch((err: unknown) => {
-      // Not fatal: the daemon runs on; the launcher's readiness wait reports the node as not ready.
-      if (!lifetime.signal.aborted) this.deps.log('after-start step failed', { child: daemon, err: String(err) });
-    });
     try {
       return await child.exited;
     } finally {
-      lifetime.abort();
-      this.stopController.signal.removeEventListener('abort', onStop);
-      await after;
       this.children.delete(daemon);
       this.deps.pidChanged(daemon, undefined);
     }

@@ -38,6 +38,8 @@ export interface CommandContext {
   json: boolean;
   /** -T SECONDS given explicitly, in ms: also the bound of a command's wait (recover, stop…). */
   waitMs: number | undefined;
+  /** The environment of the command line ($CTDBNG_BASE: where this node's other daemons' sockets are). */
+  env: NodeJS.ProcessEnv;
   /** Streams human output while a long command runs (catdb). */
   write(text: string): void;
   progress: Progress;

@@ -9,8 +9,11 @@ import { baseFromEnv } from '@ctdbng/common';
 import { decodeEnvelope, encodeEnvelope, errorCodeName, type EnvelopeInit } from '@ctdbng/protocol';
 import { CommandError, type CommandSpec } from './types.js';
 
-/** A full pass over a large db takes longer than one dbd request: wait at least this long. */
-export const vacuumTimeoutMsMin = 120_000;
+/**
+ * How long the command waits for the pass when -T is not given: a full pass over a large db takes
+ * far longer than one dbd request (-T's default of 10 s). An explicit -T bounds the wait instead.
+ */
+export const vacuumWaitMsDefault = 120_000;
 
 export interface VacuumDbReport {
   db: string;
@@ -22,20 +25,20 @@ export interface VacuumDbReport {
 /** Sends one VacuumNow and returns the per-db reports (injected in tests). */
 export type VacuumNowSender = (socketPath: string, dbName: string, timeoutMs: number) => Promise<VacuumDbReport[]>;
 
-export function vacuumdSocketPath(env: NodeJS.ProcessEnv = process.env): string {
+export function vacuumdSocketPath(env: NodeJS.ProcessEnv): string {
   return join(baseFromEnv(env), 'run', 'vacuumd.sock');
 }
 
 export const sendVacuumNow: VacuumNowSender = async (socketPath, dbName, timeoutMs) => {
   if (!existsSync(socketPath)) throw new CommandError(`cannot reach vacuumd: no socket at ${socketPath} (is ctdbng-vacuumd running?)`);
   const socket = new Dealer({ linger: 0 });
+  // Closing the socket makes the pending receive reject: the wait ends on every path.
   const timer = setTimeout(() => socket.close(), timeoutMs);
   try {
     socket.connect(`ipc://${socketPath}`);
     const request: EnvelopeInit = { requestId: 1, vacuumNow: { dbName } };
-    await socket.send(encodeEnvelope(request));
-    const [frame] = await socket.receive().catch(() => {
-      throw new CommandError(`no reply from vacuumd in ${timeoutMs} ms`);
+    const [frame] = await socket.send(encodeEnvelope(request)).then(() => socket.receive()).catch(() => {
+      throw new CommandError(`no reply from vacuumd in ${timeoutMs / 1000} s`);
     });
     const dec = decodeEnvelope(frame ?? new Uint8Array(0));
     if (!dec.ok) throw new CommandError(`bad reply from vacuumd: ${dec.error.message}`);
@@ -57,15 +60,15 @@ export function vacuumText(reports: readonly VacuumDbReport[]): string {
   return reports.map((r) => `${r.db}: purged ${r.purged}, pending ${r.pending}, failed ${r.failed}\n`).join('');
 }
 
-export function makeVacuumCommand(send: VacuumNowSender = sendVacuumNow, socketPath: () => string = () => vacuumdSocketPath()): CommandSpec {
+export function makeVacuumCommand(send: VacuumNowSender = sendVacuumNow): CommandSpec {
   return {
     name: 'vacuum',
-    summary: 'run one full vacuum pass now on this node (one db, or every volatile db) and wait',
+    summary: 'run one full vacuum pass now on this node (one db, or every volatile db) and wait (-T bounds the wait, else 120 s)',
     args: [{ name: 'db', optional: true }],
     scope: 'local',
-    async run({ node }, args) {
+    async run({ waitMs, env }, args) {
       const dbName = args[0] ?? '';
-      const reports = await send(socketPath(), dbName, Math.max(node.timeoutMs ?? 0, vacuumTimeoutMsMin));
+      const reports = await send(vacuumdSocketPath(env), dbName, waitMs ?? vacuumWaitMsDefault);
       if (dbName === '') return { json: { dbs: reports }, text: vacuumText(reports) };
       const one = reports[0];
       if (one === undefined) throw new CommandError(`vacuumd reported nothing for '${dbName}'`);

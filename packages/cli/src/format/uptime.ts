@@ -1,13 +1,17 @@
 // `uptime` in ctdb's format (ctdb/tools/ctdb.c control_uptime): current time, start time and the
 // time of the last recovery with "(DDD HH:MM:SS)" ago, and the duration of the last recovery.
+// What dbd does not know is printed as "-", never guessed: dbd fills recovery_started_unix_ms of
+// NodeState only once it records when a recovery starts (it does not yet), and last_recovery_ms
+// only on the node whose recoverd led the recovery (followers send 0: "unknown").
 import { lines } from './nodes.js';
 
 export interface UptimeView {
   pnn: number;
   nowUnixMs: number;
   uptimeMs: number;
-  /** When the last recovery finished; undefined when unknown (ctdb then shows the start time). */
+  /** When the last recovery finished; undefined when unknown (printed "-"). */
   lastRecoveryEndUnixMs: number | undefined;
+  /** 0 when unknown (printed "-"): recoverd reports at least 1 ms for a recovery it ran. */
   lastRecoveryDurationMs: number;
 }
 
@@ -35,12 +39,13 @@ export function span(ms: number): string {
 
 export function uptimeText(u: UptimeView): string {
   const startUnixMs = u.nowUnixMs - u.uptimeMs;
-  const recoveredUnixMs = u.lastRecoveryEndUnixMs ?? startUnixMs;
+  const recovered = u.lastRecoveryEndUnixMs;
+  const duration = u.lastRecoveryDurationMs > 0 ? `${(u.lastRecoveryDurationMs / 1000).toFixed(6)} seconds` : '-';
   return lines([
     `Current time of node ${String(u.pnn).padEnd(4)}     :                ${ctime(u.nowUnixMs)}`,
     `Ctdbd start time              : ${span(u.uptimeMs)} ${ctime(startUnixMs)}`,
-    `Time of last recovery/failover: ${span(u.nowUnixMs - recoveredUnixMs)} ${ctime(recoveredUnixMs)}`,
-    `Duration of last recovery/failover: ${(u.lastRecoveryDurationMs / 1000).toFixed(6)} seconds`,
+    `Time of last recovery/failover: ${recovered === undefined ? '-' : `${span(u.nowUnixMs - recovered)} ${ctime(recovered)}`}`,
+    `Duration of last recovery/failover: ${duration}`,
   ]);
 }
 
