@@ -90,7 +90,7 @@ const samples: Record<string, object> = {
   pushDbBatch: { term: 3, pushId: 9, records: [record, { ...record, key: bytes('k2') }] },
   pushDbCommit: { term: 3, pushId: 9, generation: 77 },
   installGeneration: { term: 3, generation: 77, pnns: [0, 2] },
-  thaw: { term: 3, generation: 77 },
+  thaw: { term: 3, generation: 77, recoveryMs: 40 },
   setActive: { term: 4, active: true },
   setNodeFlags: { stop: true, cont: true, banSeconds: 300, unban: true },
   requestRecovery: { reason: 'link down' },

@@ -98,6 +98,7 @@ export const controls: Record<string, Handler> = {
         inactive: st.inactive, frozen: st.frozen, linksUp: [...ctx.linksUp].sort((a, b) => a - b),
         recoveryRequests: st.recoveryRequests, dbIds: dbs.map((db) => db.info.dbId), dbNames: dbs.map((db) => db.info.name),
         highestTerm: st.highestTerm, leader: st.leader ?? 0, hasLeader: st.leader !== undefined, lastRecoveryMs: st.lastRecoveryMs,
+        recoveryStartedUnixMs: st.lastRecoveryEndNs === 0 ? 0 : Math.round(ctx.io.wallMs() - (now - st.lastRecoveryEndNs) / 1e6 - st.lastRecoveryMs),
       },
     });
   },

@@ -14,6 +14,8 @@ export interface CoreIo {
   cancelTimer(id: string): void;
   /** Host CLOCK_MONOTONIC in nanoseconds (shared with shared-access clients, §2.2). */
   nowNs(): number;
+  /** Wall-clock milliseconds since the epoch: only for reports to people (uptime), never for logic. */
+  wallMs(): number;
   /** True unless the pid is known dead on this host. */
   isPidAlive(pid: number): boolean;
   /** Opens (creating) the file of a db on this node. */

@@ -76,6 +76,7 @@ async function main(): Promise<void> {
     setTimer: (id, ms) => timers.set(id, ms),
     cancelTimer: (id) => timers.cancel(id),
     nowNs: () => Number(process.hrtime.bigint()),
+    wallMs: () => Date.now(),
     isPidAlive,
     openDb: (identity: DbIdentity) => DbFile.open(dbPath(cfg, identity.name), identity),
     randomU32: () => randomInt(1, 2 ** 32 - 1),

@@ -138,7 +138,8 @@ export async function runRecovery(r: RecoveryInput): Promise<RecoveryResult> {
       await r.delay(leaseLeftMs);
     }
     checkStill(r);
-    await step('thaw', r.participants, (pnn) => control(r.rpc, pnn, 'thaw', { thaw: { term: r.term, generation } }, 'ok', r.tunables.recoveryTimeoutMs));
+    const recoveryMs = r.nowMs() - startMs;
+    await step('thaw', r.participants, (pnn) => control(r.rpc, pnn, 'thaw', { thaw: { term: r.term, generation, recoveryMs } }, 'ok', r.tunables.recoveryTimeoutMs));
     const durationMs = r.nowMs() - startMs;
     log.info({ durationMs, dbs: dbs.length }, 'recovery done');
     return { ok: true, generation, durationMs, dbs: dbs.length };

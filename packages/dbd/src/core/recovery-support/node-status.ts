@@ -15,6 +15,8 @@ export class NodeStatus {
   recoveryRequests = 0;
   leader: number | undefined = undefined;
   lastRecoveryMs = 0;
+  /** Host monotonic time of the last thaw (0: none yet). */
+  lastRecoveryEndNs = 0;
 
   banned(nowNs: number): boolean {
     return this.bannedUntilNs > nowNs;

@@ -73,6 +73,8 @@ export const recoveryControls: Record<string, Handler> = {
       if (st.stopped || st.inactive || st.banned(d.ctx.io.nowNs())) {
         return reply({ error: { code: ErrorCode.ERR_INACTIVE, message: 'a stopped, banned or inactive node is not thawed' } });
       }
+      if (m.recoveryMs > 0) st.lastRecoveryMs = Number(m.recoveryMs);
+      st.lastRecoveryEndNs = d.ctx.io.nowNs();
       d.freezer.thaw();
       reply({ ok: {} });
     });
