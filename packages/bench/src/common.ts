@@ -26,6 +26,9 @@ export const portBases = {
   traverse: 25_440,
   startup: 25_450,
   peer: 25_460,
+  recovery: 25_470,
+  vacuum: 25_480,
+  'vacuum-latency': 25_490,
 } as const;
 
 const active = new Set<Cluster>();
@@ -85,7 +88,12 @@ export function valueBuffer(): Buffer {
 export async function lockStoreUnlock(db: Db, key: string, value: Buffer, i: number): Promise<'shared' | 'dbd'> {
   const rec = await db.fetchLock(key);
   value.writeDoubleLE(i, 0);
-  await rec.store(value, { unlock: true });
+  try {
+    await rec.store(value, { unlock: true });
+  } catch (err) {
+    await rec.unlock().catch(() => undefined);
+    throw err;
+  }
   return rec.via;
 }
 

@@ -9,8 +9,11 @@ import { localBench } from './local.js';
 import { migrateBench } from './migrate.js';
 import { peerBench, peerDirDefault } from './peer.js';
 import { markdownTable, resultText, type BenchResult } from './report.js';
+import { recoveryBench } from './recovery.js';
 import { startupBench } from './startup.js';
 import { traverseBench } from './traverse.js';
+import { vacuumLatencyBench, type LatencyPath } from './vacuum-latency.js';
+import { vacuumBench, vacuumVariantsDefault, type VacuumVariant } from './vacuum.js';
 import { runWorker, type WorkerConfig } from './worker.js';
 
 function int(min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
@@ -19,6 +22,14 @@ function int(min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number 
     if (!/^\d+$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
     return n;
   };
+}
+
+function variant(v: string, prev: VacuumVariant[] | undefined): VacuumVariant[] {
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  const records = Number(m?.[1]);
+  const deletes = Number(m?.[2]);
+  if (m === null || records < 1 || deletes < 1 || deletes > records) throw new InvalidArgumentError('expected RECORDS/DELETES, e.g. 100000/5000');
+  return [...(prev ?? []), { records, deletes }];
 }
 
 interface GlobalFlags { json: boolean; baseDir: string; logLevel: CommonOptions['logLevel']; portBase?: number }
@@ -110,6 +121,39 @@ function program(): Command {
       emitJson(f, [await runOne(f, 'traverse', (o) => traverseBench(o, f))]);
     });
 
+  withCommon(p.command('recovery'))
+    .description('a volatile db of N records held by all 3 nodes: time K recoveries (recoverd\'s own duration and the `ctdbng recover` wall time)')
+    .option('--records <n>', 'records (1000000 for the growth figure)', int(1), 100_000)
+    .option('--window <n>', 'fill: operations in flight per node', int(1, 5_000), 256)
+    .option('--runs <n>', 'recoveries timed', int(1), 3)
+    .action(async (f: GlobalFlags & { records: number; window: number; runs: number }) => {
+      emitJson(f, [await runOne(f, 'recovery', (o) => recoveryBench(o, f))]);
+    });
+
+  withCommon(p.command('vacuum'))
+    .description('D deletes in a db of N records held by all 3 nodes, default tunables: time from the last delete until purged from every node')
+    .option('--variant <N/D>', 'records/deletes, repeatable (default: 100000/5000 and 10000/1000)', variant)
+    .option('--window <n>', 'fill: operations in flight per node', int(1, 5_000), 256)
+    .option('--delete-window <n>', 'deletes in flight through node 0', int(1, 5_000), 64)
+    .option('--timeout <s>', 'give up waiting for the purge after this many seconds', int(1), 300)
+    .action(async (f: GlobalFlags & { variant?: VacuumVariant[]; window: number; deleteWindow: number; timeout: number }) => {
+      emitJson(f, [await runOne(f, 'vacuum', (o) => vacuumBench(o, { ...f, variants: f.variant ?? vacuumVariantsDefault, timeoutSec: f.timeout }))]);
+    });
+
+  withCommon(p.command('vacuum-latency'))
+    .description('fetch_lock+store+unlock p99 on node 0 while vacuumd purges T tombstones vs idle, and vacuumd memory')
+    .option('--tombstones <n>', 'records deleted, then purged by vacuumd', int(1), 50_000)
+    .option('--ops <n>', 'measured operations per path in the idle window', int(1), 5_000)
+    .option('--warmup <n>', 'unmeasured operations per path first', int(0), 500)
+    .addOption(new Option('--path <p>', 'client path(s) measured (both: alternate, one key each)').choices(['zmq', 'shared', 'both']).default('both'))
+    .option('--no-pause', 'delete with vacuumd running and measure from the first delete (default: vacuumd is SIGSTOPped during the deletes)')
+    .option('--window <n>', 'fill and deletes: operations in flight', int(1, 5_000), 256)
+    .option('--timeout <s>', 'end the vacuum window after this many seconds at most', int(1), 300)
+    .action(async (f: GlobalFlags & { tombstones: number; ops: number; warmup: number; path: string; pause: boolean; window: number; timeout: number }) => {
+      const paths: LatencyPath[] = f.path === 'both' ? ['zmq', 'shared'] : [f.path as LatencyPath];
+      emitJson(f, [await runOne(f, 'vacuum-latency', (o) => vacuumLatencyBench(o, { ...f, paths, timeoutSec: f.timeout }))]);
+    });
+
   withCommon(p.command('startup'))
     .description('spawn `ctdbng-cluster up -n 3 --fresh` and time it until it returns (all nodes answering)')
     .option('--runs <n>', 'runs', int(1), 5)
@@ -130,8 +174,9 @@ function program(): Command {
     .description('every benchmark in sequence, then a markdown table (benchmark | figure | target | met? | vs CTDB)')
     .option('--quick', 'small counts (a smoke run; not for figures)', false)
     .option('--no-peer', 'skip the CTDB peer comparison')
+    .option('--big', 'also the recovery of 1,000,000 records', false)
     .option('--peer-dir <dir>', 'the peer scripts', peerDirDefault)
-    .action(async (f: GlobalFlags & { quick: boolean; peer: boolean; peerDir: string }) => {
+    .action(async (f: GlobalFlags & { quick: boolean; peer: boolean; big: boolean; peerDir: string }) => {
       const q = f.quick;
       const g: GlobalFlags = { ...f, portBase: undefined };
       const t0 = process.hrtime.bigint();
@@ -141,6 +186,14 @@ function program(): Command {
       results.push(await runOne(g, 'migrate', (o) => migrateBench(o, { ops: q ? 500 : 5_000, warmup: q ? 50 : 500 })));
       results.push(await runOne(g, 'concurrent', (o) => concurrentBench(o, { ops: q ? 250 : 2_500, warmup: q ? 20 : 200, connections: 8, layouts: ['1x8', '2x4'] })));
       results.push(await runOne(g, 'traverse', (o) => traverseBench(o, { records: q ? 10_000 : 100_000, window: 256, runs: 3, cli: true })));
+      results.push(await runOne(g, 'recovery', (o) => recoveryBench(o, { records: q ? 10_000 : 100_000, window: 256, runs: 3 })));
+      if (f.big) results.push(await runOne(g, 'recovery', (o) => recoveryBench(o, { records: q ? 100_000 : 1_000_000, window: 256, runs: 3 })));
+      results.push(await runOne(g, 'vacuum', (o) => vacuumBench(o, {
+        variants: q ? [{ records: 10_000, deletes: 500 }, { records: 2_000, deletes: 200 }] : vacuumVariantsDefault, window: 256, deleteWindow: 64, timeoutSec: 300,
+      })));
+      results.push(await runOne(g, 'vacuum-latency', (o) => vacuumLatencyBench(o, {
+        tombstones: q ? 5_000 : 50_000, ops: q ? 1_000 : 5_000, warmup: q ? 100 : 500, paths: ['zmq', 'shared'], pause: true, window: 256, timeoutSec: 300,
+      })));
       results.push(await runOne(g, 'startup', (o) => startupBench(o, { runs: q ? 2 : 5 })));
       if (f.peer) results.push(await runOne(g, 'peer', (o) => peerBench(o, { runs: q ? 1 : 3, n: q ? 5 : 20, peerDir: f.peerDir })));
       const o = commonOf(f);

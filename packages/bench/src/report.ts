@@ -1,7 +1,7 @@
 // Result shapes of every benchmark, their text form, and the markdown table of `all`.
 import { fmtRate, fmtSec, fmtUs } from './stats.js';
 
-export type Unit = 'us' | 'ops/s' | 's' | 'records/s' | 'count';
+export type Unit = 'us' | 'ops/s' | 's' | 'records/s' | 'count' | 'MiB' | 'ratio';
 
 export interface Comparison {
   /** CTDB's figure in the same unit. */
@@ -40,6 +40,8 @@ export function fmtValue(value: number, unit: Unit): string {
     case 'records/s': return Number.isFinite(value) ? `${Math.round(value).toLocaleString('en-US')} records/s` : 'n/a';
     case 's': return fmtSec(value);
     case 'count': return Number.isFinite(value) ? value.toLocaleString('en-US') : 'n/a';
+    case 'MiB': return Number.isFinite(value) ? `${value.toFixed(1)} MiB` : 'n/a';
+    case 'ratio': return Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a';
   }
 }
 

@@ -7,31 +7,21 @@
 // so this is the fastest honest way with the public client API; no record migrates.
 import { spawnSync } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { connect, type Client, type Db } from '@ctdbng/client';
+import { connect, type Client } from '@ctdbng/client';
 import { lmasterOf } from '@ctdbng/common';
 import { ctdbngBin } from './cli-paths.js';
-import { commandLine, lockStoreUnlock, portBases, secondsSince, vnnmapOf, withCluster, type CommonOptions } from './common.js';
+import { busyRetries, fillNode } from './cluster-ops.js';
+import { commandLine, portBases, secondsSince, vnnmapOf, withCluster, type CommonOptions } from './common.js';
 import type { BenchResult, Figure } from './report.js';
 import { median } from './stats.js';
 
 export interface TraverseOptions { records: number; window: number; runs: number; cli: boolean; portBase?: number }
 
-async function fillNode(db: Db, keys: readonly string[], window: number): Promise<void> {
-  let next = 0;
-  const value = Buffer.alloc(32, 0x62);
-  await Promise.all(Array.from({ length: Math.min(window, keys.length) }, async () => {
-    const v = Buffer.from(value);
-    while (next < keys.length) {
-      const i = next++;
-      await lockStoreUnlock(db, keys[i]!, v, i);
-    }
-  }));
-}
-
 export async function traverseBench(o: CommonOptions, to: TraverseOptions): Promise<BenchResult> {
   const portBase = to.portBase ?? portBases.traverse;
   const args = ['traverse', '--records', String(to.records), '--window', String(to.window), '--runs', String(to.runs), ...(to.cli ? [] : ['--no-cli']), '--port-base', String(portBase)];
   const t0 = process.hrtime.bigint();
+  busyRetries.count = 0;
   o.log(`# traverse: fill ${to.records} records (each on its lmaster, ${to.window} in flight per node), then traverse from node 0`);
   const figures: Figure[] = [];
   const notes: string[] = [];
@@ -93,5 +83,6 @@ export async function traverseBench(o: CommonOptions, to: TraverseOptions): Prom
       await Promise.allSettled(clients.map((c) => c.close()));
     }
   });
+  if (busyRetries.count > 0) notes.push(`dbd answered ERR_BUSY ${busyRetries.count} times during fill/deletes (retried)`);
   return { bench: 'traverse', command: commandLine(args), figures, notes, elapsedSec: secondsSince(t0) };
 }
