@@ -4,8 +4,10 @@ export class StoreBusyError extends Error {
   override readonly name = 'StoreBusyError';
 }
 
-/** dbd's bound: it must not spin its event loop longer (its callers get ERR_BUSY). */
-export const busyRetryNsMaxDaemon = 50_000_000n;
+/** dbd's bound: it sleeps its event loop no longer (its callers then get ERR_BUSY). A node
+ * message that fails this way asks for a recovery, so the bound is generous: only a lock holder
+ * descheduled on a loaded machine (a checkpoint, a shared-access client) keeps the file busy. */
+export const busyRetryNsMaxDaemon = 500_000_000n;
 /** A shared-access client's bound: it waits for its turn, like a blocked lock call would. */
 export const busyRetryNsMaxClient = 5_000_000_000n;
 

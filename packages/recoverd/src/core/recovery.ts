@@ -124,13 +124,16 @@ export async function runRecovery(r: RecoveryInput): Promise<RecoveryResult> {
     await step('freeze', r.participants, (pnn) => control(r.rpc, pnn, 'freeze', { freeze: { term: r.term, generation } }, 'ok', freezeMs));
     // No participant acks a probe of the replaced generation from here on (§2.2).
     const frozenAtMs = r.nowMs();
+    const stepsMs: Record<string, number> = { freeze: frozenAtMs - startMs };
     checkStill(r);
     const dbs = await listDbs(r);
     if (dbs.length > dbsMax) throw new Aborted(`${dbs.length} dbs exceed ${dbsMax}`);
     await recoverAllDbs(r, generation, dbs);
+    stepsMs['dbs'] = r.nowMs() - frozenAtMs;
     checkStill(r);
     const install = { installGeneration: { term: r.term, generation, pnns: [...r.participants] } };
     await step('install', r.participants, (pnn) => control(r.rpc, pnn, 'install', install, 'ok', r.tunables.recoveryTimeoutMs));
+    stepsMs['install'] = r.nowMs() - startMs - stepsMs['freeze']! - stepsMs['dbs']!;
     const leaseLeftMs = frozenAtMs + r.tunables.sharedAccessLeaseMs - r.nowMs();
     if (r.unfrozenMembers.length > 0 && leaseLeftMs > 0) {
       // An unfrozen member's lease was renewed at the latest by acks sent before the freeze.
@@ -141,7 +144,8 @@ export async function runRecovery(r: RecoveryInput): Promise<RecoveryResult> {
     const recoveryMs = r.nowMs() - startMs;
     await step('thaw', r.participants, (pnn) => control(r.rpc, pnn, 'thaw', { thaw: { term: r.term, generation, recoveryMs } }, 'ok', r.tunables.recoveryTimeoutMs));
     const durationMs = r.nowMs() - startMs;
-    log.info({ durationMs, dbs: dbs.length }, 'recovery done');
+    stepsMs['thaw'] = r.nowMs() - startMs - recoveryMs;
+    log.info({ durationMs, dbs: dbs.length, stepsMs }, 'recovery done');
     return { ok: true, generation, durationMs, dbs: dbs.length };
   } catch (err) {
     const durationMs = r.nowMs() - startMs;
