@@ -1,5 +1,5 @@
 // Cluster-wide attach (DESIGN §1): the node a client asks attaches locally, then asks every
-// connected node to attach and answers when all did (or ControlTimeout passed: an error).
+// connected member to attach and answers when all did (or ControlTimeout passed: an error).
 // Nodes that are down attach when their link comes up (NodeHello carries the db map).
 import { ErrorCode, type EnvelopeInit } from '@ctdbng/protocol';
 import type { Ctx } from './ctx.js';
@@ -44,7 +44,10 @@ export class ClusterAttach {
     if ('error' in res) return reply(res.error);
     const db = res.db;
     const info = { dbId: db.info.dbId, name: db.info.name, persistent: db.info.persistent, path: db.info.path };
-    const peers = ctx.peers().filter((p) => ctx.linksUp.has(p));
+    // Every connected member (every connected node before the first generation): a node left out
+    // of the generation (cut off, stopped) learns the db from NodeHello or the next recovery.
+    const members = ctx.vnn.generation === 0 ? ctx.peers() : ctx.vnn.pnns.filter((p) => p !== ctx.pnn);
+    const peers = members.filter((p) => ctx.linksUp.has(p));
     if (peers.length === 0) return reply({ attachReply: { db: info } });
     const id = this.nextId++;
     this.pending.set(id, { db, waitingFor: new Set(peers), reply: (body) => reply(body) });

@@ -3,6 +3,7 @@
 // lmaster, and the generation unchanged. Also ReclaimSpace (§4.6).
 import { ErrorCode, type BodyOf, type EnvelopeInit } from '@ctdbng/protocol';
 import { lmasterOf } from '@ctdbng/common';
+import { retryBusy } from '@ctdbng/store';
 import type { Ctx } from '../ctx.js';
 
 type Reply = (body: EnvelopeInit) => void;
@@ -29,6 +30,10 @@ export function reclaimSpace(ctx: Ctx, m: BodyOf<'reclaimSpace'>, reply: Reply):
   const db = ctx.dbs.get(m.dbId);
   if (db === undefined) return reply({ error: { code: ErrorCode.ERR_UNKNOWN_DB, message: `no db with id 0x${m.dbId.toString(16)}` } });
   if (db.file.pushOpen) return reply({ error: { code: ErrorCode.ERR_BUSY, message: 'a recovery push is open on this db' } });
-  const left = db.file.reclaim(Math.min(m.pages, 100_000));
+  // incremental_vacuum is a write transaction of its own, outside db.file.tx(): without the
+  // bounded busy retry every other write gets, a checkpoint or a shared-access client holding the
+  // file made it fail raw (SQLITE_BUSY → ERR_INTERNAL, "request failed inside dbd"); now it
+  // retries and past the bound answers ERR_BUSY, which vacuumd retries at its next pass.
+  const left = retryBusy(() => db.file.reclaim(Math.min(m.pages, 100_000)));
   reply({ reclaimSpaceReply: { freelistPages: left.freelistPages, pageCount: left.pageCount } });
 }

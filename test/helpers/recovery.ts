@@ -1,0 +1,227 @@
+// Helpers of the recovery scenarios (test/recovery/): the fault switch (packages/common/src/
+// faults.ts: cut a node off in both directions, make a node fail every recovery step), the
+// cluster's view through `ctdbng status --json` and GetNodeState, and the tunables that make
+// recoveries fast and bounded on a loaded machine.
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { startCluster, type Cluster } from '@ctdbng/cli';
+import { connect, type NodeState } from '@ctdbng/client';
+import { ctdbng, ctdbngJson, dumpLogs, type ClusterFixture, type JsonRecord } from './cluster.js';
+
+/**
+ * Fast, bounded recoveries: a dead link is noticed after KeepaliveInterval × KeepaliveLimit = 3 s,
+ * a silent leader after LeaderTimeout; SharedAccessLease (1 s) < 3 s as dbd requires.
+ */
+export const fastTunables: Record<string, number> = {
+  KeepaliveInterval: 1,
+  KeepaliveLimit: 3,
+  LeaderTimeout: 1000,
+  LeaderBroadcastInterval: 200,
+  RecoverInterval: 200,
+  RerecoveryTimeout: 0,
+  SharedAccessLease: 1000,
+  RecoveryDrainTimeout: 1000,
+  RecoveryTimeout: 10_000,
+  ControlTimeout: 3000,
+  VacuumInterval: 1,
+  VacuumRetryMin: 50,
+  VacuumRetryMax: 500,
+};
+
+/** Writes node pnn's run/faults.json atomically (temp file, then rename). */
+export function writeFaults(fx: ClusterFixture, pnn: number, faults: { blockedPeers?: number[]; failRecovery?: boolean }): void {
+  const path = join(fx.nodeBase(pnn), 'run', 'faults.json');
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(faults));
+  renameSync(tmp, path);
+}
+
+/** Deletes node pnn's faults file (no faults). */
+export function clearFaults(fx: ClusterFixture, pnn: number): void {
+  rmSync(join(fx.nodeBase(pnn), 'run', 'faults.json'), { force: true });
+}
+
+/** Cuts node `pnn` off from every other node of an n-node cluster, in both directions. */
+export function cutOff(fx: ClusterFixture, pnn: number, nodes = 3): void {
+  const others = Array.from({ length: nodes }, (_, p) => p).filter((p) => p !== pnn);
+  for (const p of others) writeFaults(fx, p, { blockedPeers: [pnn] });
+  writeFaults(fx, pnn, { blockedPeers: others });
+}
+
+/** Removes every node's faults file. */
+export function healAll(fx: ClusterFixture, nodes = 3): void {
+  for (let p = 0; p < nodes; p++) clearFaults(fx, p);
+}
+
+export interface StatusJson {
+  pnn: number;
+  generation: number;
+  leader: number | null;
+  vnnmap: number[];
+  nodes: { pnn: number; address: string; flags: string[] }[];
+}
+
+/** `ctdbng status --json` seen from node pnn. */
+export function status(fx: ClusterFixture, pnn: number): Promise<StatusJson> {
+  return ctdbngJson<StatusJson>(fx.nodeBase(pnn), ['status']);
+}
+
+/** Node pnn's GetNodeState through a fresh connection to its own dbd; undefined when it does not answer. */
+export async function nodeState(fx: ClusterFixture, pnn: number, timeoutMs = 2000): Promise<NodeState | undefined> {
+  try {
+    const c = await connect({ base: fx.nodeBase(pnn), name: 'it-state', timeoutMs });
+    try {
+      return await c.getNodeState();
+    } finally {
+      await c.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every listed node's state (undefined for a node that does not answer). */
+export function nodeStates(fx: ClusterFixture, pnns: readonly number[]): Promise<(NodeState | undefined)[]> {
+  return Promise.all(pnns.map((p) => nodeState(fx, p)));
+}
+
+/**
+ * The listed nodes agree on one nonzero generation and vnnmap `members`, are thawed, active and
+ * know the same leader: returns "gen/leader", else a description of the disagreement (for
+ * expect.poll(...).toMatch).
+ */
+export async function settledOn(fx: ClusterFixture, pnns: readonly number[], members: readonly number[]): Promise<string> {
+  const states = await nodeStates(fx, pnns);
+  const desc = states.map((s, i) => (s === undefined ? `${pnns[i]}:down` : `${s.pnn}:g${s.generation} v[${s.vnnmap.join(',')}] l${s.leader} f${Number(s.frozen)} i${Number(s.inactive)}`));
+  const ok = states.every((s) => s !== undefined && s.generation !== 0 && !s.frozen && !s.inactive && s.leader !== null
+    && s.generation === states[0]!.generation && s.leader === states[0]!.leader
+    && s.vnnmap.join(',') === members.join(','));
+  return ok ? `settled g${states[0]!.generation} l${states[0]!.leader}` : desc.join(' | ');
+}
+
+/** Polls until the listed nodes agree (settledOn) and returns that generation and leader. */
+export async function waitSettled(fx: ClusterFixture, pnns: readonly number[], members: readonly number[], timeoutMs = 30_000): Promise<{ generation: number; leader: number }> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    last = await settledOn(fx, pnns, members);
+    const m = /^settled g(\d+) l(\d+)$/.exec(last);
+    if (m !== null) return { generation: Number(m[1]), leader: Number(m[2]) };
+    if (Date.now() > deadline) throw new Error(`nodes ${pnns.join(',')} did not settle on vnnmap [${members.join(',')}] in ${timeoutMs} ms: ${last}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** `ctdbng recover` on node pnn (waits until the recovery is done); returns the new generation. */
+export async function recover(fx: ClusterFixture, pnn = 0): Promise<number> {
+  const r = await ctdbngJson<{ generation: number }>(fx.nodeBase(pnn), ['recover']);
+  return r.generation;
+}
+
+/** Every record of node pnn's local store (`cattdb DB --json`), by key. */
+export async function cattdb(fx: ClusterFixture, pnn: number, db: string): Promise<Map<string, JsonRecord>> {
+  const out = await ctdbngJson<{ records: JsonRecord[] }>(fx.nodeBase(pnn), ['cattdb', db]);
+  return new Map(out.records.map((r) => [r.key, r]));
+}
+
+/** The live records cluster-wide (`catdb DB --json` on node pnn), by key. */
+export async function catdb(fx: ClusterFixture, pnn: number, db: string): Promise<Map<string, JsonRecord>> {
+  const out = await ctdbngJson<{ records: JsonRecord[] }>(fx.nodeBase(pnn), ['catdb', db]);
+  return new Map(out.records.map((r) => [r.key, r]));
+}
+
+/** `ctdbng vacuum DB --json` on node pnn: what is still pending there. */
+export async function vacuumPending(fx: ClusterFixture, pnn: number, db: string): Promise<number> {
+  const r = await ctdbngJson<{ pending: number }>(fx.nodeBase(pnn), ['vacuum', db]);
+  return r.pending;
+}
+
+/** Runs `ctdbng ARGS` on node pnn and requires exit status 0. */
+export async function ctdbngOk(fx: ClusterFixture, pnn: number, args: string[]): Promise<string> {
+  const r = await ctdbng(fx.nodeBase(pnn), args);
+  if (r.code !== 0) throw new Error(`ctdbng ${args.join(' ')} on node ${pnn} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A Prometheus counter or gauge (summed over its label sets matching `labels`) from an HTTP metrics endpoint. */
+export async function metricValue(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(url)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m === null || m[1] !== name) continue;
+    const ls = m[2] ?? '';
+    if (!Object.entries(labels).every(([k, v]) => ls.includes(`${k}="${v}"`))) continue;
+    sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/** recoverd's metrics URL of node pnn (metrics port + 2 on the node's own address). */
+export function recoverdMetricsUrl(fx: ClusterFixture, pnn: number): string {
+  return `http://127.0.0.${pnn + 1}:${fx.portBase + 4}/metrics`;
+}
+
+/**
+ * useCluster with more of startCluster's options (the cluster lock), and a `before` step run in
+ * beforeAll ahead of the start (e.g. an etcd the conf names). Same per-test behaviour as useCluster:
+ * logs dumped on failure, deferred cleanups run after each test; the cluster is taken down and its
+ * directory removed in afterAll.
+ */
+export function useClusterWith(name: string, o: {
+  portBase: number;
+  tunables?: Record<string, number>;
+  clusterLock?: () => string;
+  before?: () => Promise<void>;
+  after?: () => Promise<void>;
+}): ClusterFixture {
+  const nodes = 3;
+  const base = mkdtempSync(join(tmpdir(), `ctdbng-it-${name}-`));
+  let cluster: Cluster | undefined;
+  let cleanups: (() => unknown)[] = [];
+  beforeAll(async () => {
+    await o.before?.();
+    cluster = await startCluster({
+      nodes, base, portBase: o.portBase, fresh: true,
+      ...(o.tunables ? { tunables: o.tunables } : {}),
+      ...(o.clusterLock ? { clusterLock: o.clusterLock() } : {}),
+    });
+  });
+  afterAll(async () => {
+    try {
+      await cluster?.down();
+      await o.after?.();
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+  beforeEach((ctx) => {
+    ctx.onTestFailed(() => dumpLogs(base, nodes));
+  });
+  afterEach(async () => {
+    const run = cleanups.reverse();
+    cleanups = [];
+    for (const fn of run) await fn();
+  });
+  const fixture: ClusterFixture = {
+    get cluster(): Cluster {
+      if (cluster === undefined) throw new Error('cluster not started (used outside a test?)');
+      return cluster;
+    },
+    portBase: o.portBase,
+    nodePort: o.portBase,
+    nodeBase: (pnn) => join(base, `node.${pnn}`),
+    async client(pnn, co = {}) {
+      const c = await connect({ base: fixture.nodeBase(pnn), name: 'it', timeoutMs: co.timeoutMs ?? 20_000, sharedAccess: co.sharedAccess ?? false });
+      cleanups.push(() => c.close());
+      return c;
+    },
+    defer(fn) {
+      cleanups.push(fn);
+    },
+  };
+  return fixture;
+}
