@@ -23,6 +23,8 @@ export default defineConfig({
           include: ['packages/*/test/**/*.test.ts'],
           environment: 'node',
           testTimeout: 10_000,
+          // Units first, then the integration files alone: their daemons get both cores.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -34,6 +36,7 @@ export default defineConfig({
           // No passWithNoTests: while test/ holds no test file, the unit project's files keep
           // `npm test` green (vitest fails only when the whole run finds no file).
           fileParallelism: false,
+          sequence: { groupOrder: 1 },
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
