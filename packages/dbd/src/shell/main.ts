@@ -116,7 +116,10 @@ async function main(): Promise<void> {
     onClientGone: (clientId) => core.onClientGone(clientId),
   });
   links = new NodeLinks(cfg.pnn, cfg.nodes, cfg.nodePort, frameBytesMax, log, {
-    onMessage: (env) => guarded(() => core.onNodeMessage(env)),
+    // A node message that failed (its SQLite transaction stayed busy past the bound) is lost as
+    // surely as one dropped on the wire: ask for a recovery (DESIGN §2.1.9), else a hand-over
+    // lost here leaves the record's waiters waiting for ever.
+    onMessage: (env) => guarded(() => core.onNodeMessage(env), (_code, message) => core.ctx.wantRecovery(`node message ${env.body ?? '?'} failed: ${message}`)),
     onControl: (peer, env) =>
       handleControl(`r:${peer}`, env, (code, message) => links?.reply(peer, { requestId: env.requestId, error: { code, message } })),
     onBadFrame: () => core.stats.inc('bad_frames'),
