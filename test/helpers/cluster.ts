@@ -47,17 +47,34 @@ export function dumpLogs(base: string, nodes: number): void {
  * Starts a 3-node cluster for the test file (in beforeAll) with its own temp base and ports, and
  * takes it down in afterAll. Per test: logs dumped on failure, deferred cleanups run afterwards.
  */
-export function useCluster(name: string, o: { portBase: number; tunables?: Record<string, number>; nodes?: number }): ClusterFixture {
+export interface UseClusterOptions {
+  portBase: number;
+  tunables?: Record<string, number>;
+  nodes?: number;
+  /** The cluster lock spec (`cluster lock =` in every ctdbng.conf), read when the cluster starts. */
+  clusterLock?: () => string;
+  /** Run in beforeAll ahead of the start (e.g. an etcd the conf names), and in afterAll after the stop. */
+  before?: () => Promise<void>;
+  after?: () => Promise<void>;
+}
+
+export function useCluster(name: string, o: UseClusterOptions): ClusterFixture {
   const nodes = o.nodes ?? 3;
   const base = mkdtempSync(join(tmpdir(), `ctdbng-it-${name}-`));
   let cluster: Cluster | undefined;
   let cleanups: (() => unknown)[] = [];
   beforeAll(async () => {
-    cluster = await startCluster({ nodes, base, portBase: o.portBase, fresh: true, ...(o.tunables ? { tunables: o.tunables } : {}) });
+    await o.before?.();
+    cluster = await startCluster({
+      nodes, base, portBase: o.portBase, fresh: true,
+      ...(o.tunables ? { tunables: o.tunables } : {}),
+      ...(o.clusterLock ? { clusterLock: o.clusterLock() } : {}),
+    });
   });
   afterAll(async () => {
     try {
       await cluster?.down();
+      await o.after?.();
     } finally {
       rmSync(base, { recursive: true, force: true });
     }

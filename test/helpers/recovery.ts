@@ -2,13 +2,10 @@
 // faults.ts: cut a node off in both directions, make a node fail every recovery step), the
 // cluster's view through `ctdbng status --json` and GetNodeState, and the tunables that make
 // recoveries fast and bounded on a loaded machine.
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
-import { startCluster, type Cluster } from '@ctdbng/cli';
 import { connect, type NodeState } from '@ctdbng/client';
-import { ctdbng, ctdbngJson, dumpLogs, type ClusterFixture, type JsonRecord } from './cluster.js';
+import { ctdbng, ctdbngJson, type ClusterFixture, type JsonRecord } from './cluster.js';
 
 /**
  * Fast, bounded recoveries: a dead link is noticed after KeepaliveInterval × KeepaliveLimit = 3 s,
@@ -165,63 +162,3 @@ export function recoverdMetricsUrl(fx: ClusterFixture, pnn: number): string {
   return `http://127.0.0.${pnn + 1}:${fx.portBase + 4}/metrics`;
 }
 
-/**
- * useCluster with more of startCluster's options (the cluster lock), and a `before` step run in
- * beforeAll ahead of the start (e.g. an etcd the conf names). Same per-test behaviour as useCluster:
- * logs dumped on failure, deferred cleanups run after each test; the cluster is taken down and its
- * directory removed in afterAll.
- */
-export function useClusterWith(name: string, o: {
-  portBase: number;
-  tunables?: Record<string, number>;
-  clusterLock?: () => string;
-  before?: () => Promise<void>;
-  after?: () => Promise<void>;
-}): ClusterFixture {
-  const nodes = 3;
-  const base = mkdtempSync(join(tmpdir(), `ctdbng-it-${name}-`));
-  let cluster: Cluster | undefined;
-  let cleanups: (() => unknown)[] = [];
-  beforeAll(async () => {
-    await o.before?.();
-    cluster = await startCluster({
-      nodes, base, portBase: o.portBase, fresh: true,
-      ...(o.tunables ? { tunables: o.tunables } : {}),
-      ...(o.clusterLock ? { clusterLock: o.clusterLock() } : {}),
-    });
-  });
-  afterAll(async () => {
-    try {
-      await cluster?.down();
-      await o.after?.();
-    } finally {
-      rmSync(base, { recursive: true, force: true });
-    }
-  });
-  beforeEach((ctx) => {
-    ctx.onTestFailed(() => dumpLogs(base, nodes));
-  });
-  afterEach(async () => {
-    const run = cleanups.reverse();
-    cleanups = [];
-    for (const fn of run) await fn();
-  });
-  const fixture: ClusterFixture = {
-    get cluster(): Cluster {
-      if (cluster === undefined) throw new Error('cluster not started (used outside a test?)');
-      return cluster;
-    },
-    portBase: o.portBase,
-    nodePort: o.portBase,
-    nodeBase: (pnn) => join(base, `node.${pnn}`),
-    async client(pnn, co = {}) {
-      const c = await connect({ base: fixture.nodeBase(pnn), name: 'it', timeoutMs: co.timeoutMs ?? 20_000, sharedAccess: co.sharedAccess ?? false });
-      cleanups.push(() => c.close());
-      return c;
-    },
-    defer(fn) {
-      cleanups.push(fn);
-    },
-  };
-  return fixture;
-}

@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { ctdbng } from '../helpers/cluster.js';
-import { fastTunables, metricValue, nodeStates, recoverdMetricsUrl, useClusterWith, waitSettled } from '../helpers/recovery.js';
+import { ctdbng, useCluster } from '../helpers/cluster.js';
+import { fastTunables, metricValue, nodeStates, recoverdMetricsUrl, waitSettled } from '../helpers/recovery.js';
 
 const etcdPort = 43_950;
 const etcdUrl = `http://127.0.0.1:${etcdPort}`;
@@ -52,7 +52,7 @@ async function killEtcd(): Promise<void> {
   await exited;
 }
 
-const fx = useClusterWith('rec-etcd-lock', {
+const fx = useCluster('rec-etcd-lock', {
   portBase: 43_900,
   tunables: { ...fastTunables, ClusterLockTimeout: 2000 },
   clusterLock: () => `etcd://127.0.0.1:${etcdPort}${lockKey}`,
