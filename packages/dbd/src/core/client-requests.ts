@@ -44,12 +44,16 @@ export function handleClientRequest(core: DbdCore, clientId: string, env: Envelo
       return core.attach.cluster(bodyOf(env, 'attach').name, bodyOf(env, 'attach').persistent, reply);
     case 'fetchLock':
     case 'fetch':
+      core.stats.inc('record_requests');
       return lockOrFetch(core, clientId, env, body, reply);
     case 'store':
+      core.stats.inc('record_requests');
       return store(core, env, reply);
     case 'unlock':
+      core.stats.inc('record_requests');
       return unlock(core, env, reply);
     case 'renewLock':
+      core.stats.inc('record_requests');
       return renew(core, env, reply);
     case 'traverseStart': {
       const db = core.ctx.dbs.get(bodyOf(env, 'traverseStart').dbId);

@@ -4,6 +4,7 @@ import { Registry, type Counter, type Histogram } from '@ctdbng/common';
 
 export const statNames = [
   'client_requests',
+  'record_requests',
   'node_messages_sent',
   'node_messages_received',
   'node_record_messages_sent',
