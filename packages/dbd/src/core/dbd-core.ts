@@ -189,9 +189,14 @@ export class DbdCore implements FlowHooks {
    * drain, the freeze broke the lock at RecoveryDrainTimeout and the write was lost with
    * ERR_LOCK_LOST. A shared-access store checks the lease and the lock row only, too.
    * (Found by packages/dbd/test/recovery-support.test.ts.)
+   * Frozen for a recovery, the lease lapses (no probe of the old generation is acked) while the
+   * drain may still wait for a slow holder: such a holder may store anyway. That is safe because
+   * the leader pulls this node's records only after the freeze answered, i.e. after the drain;
+   * a node frozen as inactive (freeze generation 0) gets no such exception.
    */
   whenLeased(op: () => void, refuse: (body: EnvelopeInit) => void): void {
-    if (this.ctx.leaseValid()) return op();
+    const draining = this.ctx.status.frozen && this.ctx.status.freezeGeneration !== 0;
+    if (this.ctx.leaseValid() || draining) return op();
     if (this.parkedOps.length >= parkedOpsMax) return refuse({ error: { code: ErrorCode.ERR_BUSY, message: 'too many operations wait for the node to become active' } });
     this.parkedOps.push(op);
   }
