@@ -1,6 +1,7 @@
 // The slice of @ctdbng/client the CLI uses, typed structurally so the command modules can be
 // driven by a small fake in unit tests (STYLE §3: the CLI against a fake dbd). The real Client
-// and Db are assignable to these.
+// and Db are assignable to these; where the client exports the type, the slice is derived from it.
+import type { DbInfo, NodeFlagsChange as ClientNodeFlagsChange, NodeState, TunableInfo as ClientTunableInfo } from '@ctdbng/client';
 
 export interface NodeOpts {
   signal?: AbortSignal;
@@ -41,37 +42,14 @@ export interface NodeMapEntry {
   flags: string[];
 }
 
-export interface DbMapEntry {
-  id: number;
-  name: string;
-  persistent: boolean;
-  path: string;
-}
+export type DbMapEntry = DbInfo;
 
-export interface TunableInfo {
-  name: string;
-  value: number;
-  unit: string;
-  doc: string;
-  defaultValue: number;
-}
+export type TunableInfo = ClientTunableInfo;
 
 /** What the CLI reads of a node's GetNodeState (the client's NodeState has more). */
-export interface NodeStateView {
-  pnn: number;
-  generation: number;
-  vnnmap: number[];
-  stopped: boolean;
-  banned: boolean;
-  banRemainingSeconds: number;
-  inactive: boolean;
-  frozen: boolean;
-  leader: number | null;
-  lastRecoveryMs: number;
-  recoveryStartedUnixMs: number;
-}
+export type NodeStateView = Pick<NodeState, 'pnn' | 'generation' | 'vnnmap' | 'stopped' | 'banned' | 'banRemainingSeconds' | 'inactive' | 'frozen' | 'leader' | 'lastRecoveryMs' | 'recoveryStartedUnixMs'>;
 
-export type NodeFlagsChange = { stop: true } | { cont: true } | { banSeconds: number } | { unban: true };
+export type NodeFlagsChange = ClientNodeFlagsChange;
 
 export interface CliClient {
   readonly pnn: number;
