@@ -4,7 +4,8 @@
 // so Debian's docker-compose validates and normalises it, and the test reads the result.
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
+import { debianPython, haveTools, systemTools } from '../helpers/system-tools.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 
@@ -21,10 +22,11 @@ interface Service {
 function composeConfig(): { services: Record<string, Service> } {
   const yaml = execFileSync('docker-compose', ['-f', 'docker/compose.yaml', 'config'], { cwd: repo, encoding: 'utf8' });
   // docker-compose 1.29 prints YAML only; Debian's python3-yaml (its dependency) turns it into JSON.
-  const json = execFileSync('/usr/bin/python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], { input: yaml, encoding: 'utf8' });
+  const json = execFileSync(debianPython, ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], { input: yaml, encoding: 'utf8' });
   return JSON.parse(json) as { services: Record<string, Service> };
 }
 
+describe.skipIf(!haveTools('test/docker', [systemTools.dockerCompose, systemTools.pythonYaml]))('docker/compose.yaml', () => {
 test('the compose file validates and runs nine daemon services and etcd', () => {
   const { services } = composeConfig();
   expect(Object.keys(services).sort()).toEqual(
@@ -46,4 +48,5 @@ test('the compose file validates and runs nine daemon services and etcd', () => 
       if (d !== 'dbd') expect(s.network_mode).toBe(`service:node${p}-dbd`);
     }
   }
+});
 });

@@ -2,14 +2,15 @@
 // clusterLock): two leaders never hold the lock at once over a series of leader kills; killing etcd
 // (SIGKILL) makes the leader step down and nobody leads or recovers (no split brain) until etcd is
 // back, which restores service: a leader again, holding the lock, and writes work (DESIGN §5.1).
-// A real etcd runs per file (`etcd` from etcd-server; .ci/run installs it in CI).
+// A real etcd runs per file (`etcd` from etcd-server; skipped without it, strict in CI).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { ctdbng, useCluster } from '../helpers/cluster.js';
 import { fastTunables, metricValue, nodeStates, recoverdMetricsUrl, waitSettled } from '../helpers/recovery.js';
+import { haveTools, systemTools } from '../helpers/system-tools.js';
 
 const etcdPort = 43_950;
 const etcdUrl = `http://127.0.0.1:${etcdPort}`;
@@ -52,6 +53,7 @@ async function killEtcd(): Promise<void> {
   await exited;
 }
 
+describe.skipIf(!haveTools('test/recovery/etcd-lock', [systemTools.etcd]))('the etcd cluster lock', () => {
 const fx = useCluster('rec-etcd-lock', {
   portBase: 43_900,
   tunables: { ...fastTunables, ClusterLockTimeout: 2000 },
@@ -167,4 +169,5 @@ test('Killing etcd makes the leader step down and nobody leads or recovers until
   }
   const r = await ctdbng(fx.nodeBase(1), ['--json', 'readkey', 'etcd.tdb', 'k2']);
   expect(JSON.parse(r.stdout)).toMatchObject({ found: true, data: 'v2' });
+});
 });

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { silentLogger } from '@ctdbng/common';
 import { HelperLock } from '../src/shell/lock-process.js';
+import { haveTools, systemTools } from '../../../test/helpers/system-tools.js';
 
 const dist = fileURLToPath(new URL('../dist/shell/', import.meta.url));
 const fileHelper = join(dist, 'lock-file-helper.js');
@@ -99,14 +100,12 @@ describe('HelperLock', () => {
   });
 });
 
-const etcdBin = spawnSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' }).stdout.trim();
-
-describe.skipIf(etcdBin === '')('lock-etcd-helper (etcd installed)', () => {
+describe.skipIf(!haveTools('the etcd lock helper test', [systemTools.etcd]))('lock-etcd-helper (etcd installed)', () => {
   it('the first helper holds the key, the second gets 1; after the first is stopped the key is free', async () => {
     const dir = tmp();
     const port = 23790 + Math.floor(Math.random() * 100);
     const url = `http://127.0.0.1:${port}`;
-    const etcd = spawn(etcdBin, ['--data-dir', join(dir, 'etcd'), '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', `http://127.0.0.1:${port + 1000}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${port + 1000}`, '--initial-cluster', `default=http://127.0.0.1:${port + 1000}`], { stdio: 'ignore', detached: true });
+    const etcd = spawn('etcd', ['--data-dir', join(dir, 'etcd'), '--listen-client-urls', url, '--advertise-client-urls', url, '--listen-peer-urls', `http://127.0.0.1:${port + 1000}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${port + 1000}`, '--initial-cluster', `default=http://127.0.0.1:${port + 1000}`], { stdio: 'ignore', detached: true });
     children.push(etcd);
     await expect.poll(async () => (await fetch(`${url}/health`).then((r) => r.ok).catch(() => false)), { timeout: 20_000, interval: 200 }).toBe(true);
     const a = helper([etcdHelper, url, '/ctdbng/lock', '3']);

@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+// `ctdbng-dbd`, committed so that it exists in every clone: npm links a workspace's bins while it
+// installs, before the root `prepare` builds dist/, and silently skips a bin whose file is missing.
+import '../dist/shell/main.js';
