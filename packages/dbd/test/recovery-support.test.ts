@@ -52,7 +52,7 @@ describe('freeze', () => {
     fz.body('ok');
     expect(c.stat('locks_broken', 0)).toBe(0);
     expect(c.record(0, key)!.data.toString()).toBe('last words');
-    expect(c.events[0]).toContainEqual({ freeze: { generation: G2, frozen: true } });
+    expect(c.events[0]!).toContainEqual({ freeze: { generation: G2, frozen: true } });
   });
 
   test('a freeze breaks locks still held after RecoveryDrainTimeout and their holders get ERR_LOCK_LOST', () => {
@@ -97,7 +97,7 @@ describe('freeze', () => {
     c.call(1, 'y', { unlock: { dbId: c.dbId, key: remote, token: Number(waiting[1]!.body('fetchLockReply').token) } }).body('ok');
     c.runUntilIdle();
     expect(text(waiting[2]!.body('fetchReply').data)).toBe('R');
-    expect(c.events[1]).toContainEqual({ freeze: { generation: G2, frozen: false } });
+    expect(c.events[1]!).toContainEqual({ freeze: { generation: G2, frozen: false } });
   });
 
   test('after a freeze for generation G, record messages of the old generation are dropped and those of G are deferred until the thaw', () => {
@@ -378,7 +378,7 @@ describe('node state', () => {
     expect(c.call(1, 'a', { fetchLock: { dbId: c.dbId, key } }).errorCode).toBe('ERR_STOPPED');
     expect(c.call(1, 'a', { fetch: { dbId: c.dbId, key } }).errorCode).toBe('ERR_STOPPED');
     expect(nodeState(c, 1)).toMatchObject({ stopped: true, frozen: true, banned: false });
-    const flags = (pnn: number): string[] => ctl(c, pnn, { getNodeMap: {} }).body('nodeMap').nodes.find((n) => n.pnn === pnn)!.flags;
+    const flags = (pnn: number): string[] => ctl(c, pnn, { getNodeMap: {} }).body('nodeMap').nodes.find((n) => n.pnn === pnn)!.flags ?? [];
     expect(flags(1)).toEqual(['STOPPED', 'INACTIVE']);
     ctl(c, 1, { setNodeFlags: { cont: true } }).body('ok');
     expect(nodeState(c, 1)).toMatchObject({ stopped: false, frozen: true });
@@ -393,7 +393,7 @@ describe('node state', () => {
     c.advance(1500);
     expect(nodeState(c, 2)).toMatchObject({ banned: false, banRemainingSeconds: 0, frozen: true });
     expect(flags(2)).toEqual(['OK']);
-    expect(c.events[2]).toContainEqual({ recoveryWanted: { reason: 'ban over' } });
+    expect(c.events[2]!).toContainEqual({ recoveryWanted: { reason: 'ban over' } });
     // No longer refused: it waits for the recovery that thaws the node.
     const fl = c.fetchLock(2, 'a', key);
     c.runUntilIdle();
@@ -405,7 +405,7 @@ describe('node state', () => {
     const n0 = Number(nodeState(c, 0).recoveryRequests);
     ctl(c, 0, { requestRecovery: { reason: 'operator' } }).body('ok');
     expect(Number(nodeState(c, 0).recoveryRequests)).toBe(n0 + 1);
-    expect(c.events[0]).toContainEqual({ recoveryWanted: { reason: 'operator' } });
+    expect(c.events[0]!).toContainEqual({ recoveryWanted: { reason: 'operator' } });
     for (const f of [{ stop: true }, { cont: true }, { banSeconds: 5 }, { unban: true }]) {
       const before = Number(nodeState(c, 0).recoveryRequests);
       ctl(c, 0, { setNodeFlags: f }).body('ok');
@@ -428,7 +428,7 @@ describe('node state', () => {
     ctl(c, 2, { setActive: { term: 1, active: true } }).body('ok');
     expect(nodeState(c, 2)).toMatchObject({ inactive: false, frozen: true });
     expect(pullAll(c, 2).valid).toBe(false);
-    expect(c.events[2].some((e) => e.recoveryWanted !== undefined)).toBe(true);
+    expect(c.events[2]!.some((e) => e.recoveryWanted !== undefined)).toBe(true);
     // The next recovery leaves node 2's copy out and fills it from the merge.
     recover(c, 0, vnnmap, G2);
     expect(pullAll(c, 2)).toMatchObject({ valid: true, generation: G2 });
@@ -445,12 +445,12 @@ describe('links', () => {
     c.drop(0, 1);
     c.drop(1, 0);
     c.advance(2500);
-    expect(c.events[0]).not.toContainEqual({ link: { pnn: 1, state: 'down' } });
+    expect(c.events[0]!).not.toContainEqual({ link: { pnn: 1, state: 'down' } });
     c.advance(2000);
-    expect(c.events[0]).toContainEqual({ link: { pnn: 1, state: 'down' } });
-    expect(c.events[1]).toContainEqual({ link: { pnn: 0, state: 'down' } });
-    expect(c.events[0]).not.toContainEqual({ link: { pnn: 2, state: 'down' } });
-    expect(c.events[0].some((e) => e.recoveryWanted?.reason?.includes('link to node 1 down'))).toBe(true);
+    expect(c.events[0]!).toContainEqual({ link: { pnn: 1, state: 'down' } });
+    expect(c.events[1]!).toContainEqual({ link: { pnn: 0, state: 'down' } });
+    expect(c.events[0]!).not.toContainEqual({ link: { pnn: 2, state: 'down' } });
+    expect(c.events[0]!.some((e) => e.recoveryWanted?.reason?.includes('link to node 1 down'))).toBe(true);
     expect(Number(nodeState(c, 0).recoveryRequests)).toBeGreaterThan(wanted);
     expect(nodeState(c, 0).linksUp).toEqual([2]);
   });
@@ -459,19 +459,19 @@ describe('links', () => {
     const c = startCluster({ tunables });
     const inc1 = c.cores[1]!.ctx.incarnation;
     c.inject(0, { keepalive: {}, node: { srcPnn: 1, generation: c.generation, incarnation: inc1 ^ 0x5a5a, seq: 1, nodesHash: c.nodes.hash } });
-    expect(c.events[0]).toContainEqual({ link: { pnn: 1, state: 'restarted' } });
-    expect(c.events[0]).toContainEqual({ recoveryWanted: { reason: 'node 1 restarted' } });
+    expect(c.events[0]!).toContainEqual({ link: { pnn: 1, state: 'restarted' } });
+    expect(c.events[0]!).toContainEqual({ recoveryWanted: { reason: 'node 1 restarted' } });
   });
 
   test('a gap in a link\'s sequence numbers asks for a recovery', () => {
     const c = startCluster({ tunables });
-    const before = c.events[0].length;
+    const before = c.events[0]!.length;
     c.drop(1, 0);
     c.cores[1]!.ctx.sendNode(0, { keepalive: {} });
     c.heal(1, 0);
     c.cores[1]!.ctx.sendNode(0, { keepalive: {} });
     c.runUntilIdle();
     expect(c.droppedCount).toBe(1);
-    expect(c.events[0].slice(before)).toEqual([{ recoveryWanted: { reason: 'messages from node 1 lost' } }]);
+    expect(c.events[0]!.slice(before)).toEqual([{ recoveryWanted: { reason: 'messages from node 1 lost' } }]);
   });
 });

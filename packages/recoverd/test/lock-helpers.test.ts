@@ -1,7 +1,7 @@
 // The cluster lock helpers (DESIGN §5.1): the built-in file helper (two helpers on one file:
 // the second gets "1"), the helper runner, and the etcd helper when etcd is installed.
 // The helpers run from dist/ (npm test builds first).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

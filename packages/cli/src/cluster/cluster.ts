@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { parseNodesFile, type LogLevel, type NodesFile } from '@ctdbng/common';
 import { daemonSpec, DAEMONS } from './daemons.js';
-import { clusterNodesMax, nodeDir, nodePaths, portsFor, tunablesFileText, writeNodeFiles } from './layout.js';
+import { clusterNodesMax, nodeDir, nodePaths, portsFor, writeNodeFiles } from './layout.js';
 import { healNodes, partitionNode } from './partition.js';
 import { signal } from './pids.js';
 import { daemonPid, startSupervisor, stopNodes, supervisorPid } from './processes.js';

@@ -3,8 +3,6 @@
 import { existsSync } from 'node:fs';
 import type { Client } from '@ctdbng/client';
 import { nodePaths } from './paths.js';
-import { sleepMs } from './sleep.js';
-
 export { sleepMs } from './sleep.js';
 
 /** Poll interval while waiting for a daemon. */
