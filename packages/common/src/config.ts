@@ -43,6 +43,8 @@ export interface NodeConfig {
   /** Metrics ports: dbd uses metricsPortBase, vacuumd + 1, recoverd + 2. */
   metricsPortBase: number;
   runDir: string;
+  /** Where dbd keeps its node state file (§5.4): persistent storage, like the db files. */
+  stateDir: string;
   volatileDir: string;
   persistentDir: string;
   clientSocket: string;
@@ -93,6 +95,7 @@ export function loadNodeConfig(base: string): NodeConfig {
     recoverdPort: int(ini, 'cluster', 'recoverd port', 4380),
     metricsPortBase: int(ini, 'cluster', 'metrics port', 9379),
     runDir,
+    stateDir: db.get('state directory') ?? join(base, 'db'),
     volatileDir: db.get('volatile database directory') ?? join(base, 'db', 'volatile'),
     persistentDir: db.get('persistent database directory') ?? join(base, 'db', 'persistent'),
     clientSocket: join(runDir, 'dbd.sock'),

@@ -1,28 +1,51 @@
 // Fault injection for tests (DESIGN §1 "cut off" and §5.3.4 "fails recovery"): a switch in the
-// node transport, not in the protocol logic. `$CTDBNG_BASE/run/faults.json`, written by
+// transports, not in the protocol logic. `$CTDBNG_BASE/run/faults.json`, written by
 // `ctdbng-cluster partition|heal|fault`, is re-read when it changes:
-//   { "blockedPeers": [2], "failRecovery": true }
+//   { "blockedPeers": [2], "failRecovery": true, "failStep": "installGeneration",
+//     "oneWay": { "dropTo": [0, 1], "dropFrom": [] }, "pauseAfter": "storeTombstone" }
 // blockedPeers: every message to or from these nodes is dropped, by dbd (node links) and recoverd
 // (peer links and controls to their dbd) alike — the node is cut off in both directions.
 // failRecovery: dbd answers every recovery step with ERR_INTERNAL.
+// failStep: dbd answers only that recovery control (its envelope body name: freeze, pullDb,
+// pushDbStart, pushDbBatch, pushDbCommit, installGeneration, thaw) with ERR_INTERNAL.
+// oneWay: dbd drops only its outbound node messages to dropTo, or only the inbound ones from
+// dropFrom (one direction of a cut; recoverd's links are untouched).
+// pauseAfter: vacuumd stops after that vacuum phase (storeTombstone or tryDelete) of a batch
+// until the file changes.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+
+export type VacuumPausePoint = 'storeTombstone' | 'tryDelete';
 
 export interface Faults {
   blockedPeers: ReadonlySet<number>;
   failRecovery: boolean;
+  failStep: string | undefined;
+  dropTo: ReadonlySet<number>;
+  dropFrom: ReadonlySet<number>;
+  pauseAfter: VacuumPausePoint | undefined;
 }
 
-export const noFaults: Faults = { blockedPeers: new Set(), failRecovery: false };
+export const noFaults: Faults = { blockedPeers: new Set(), failRecovery: false, failStep: undefined, dropTo: new Set(), dropFrom: new Set(), pauseAfter: undefined };
+
+function pnnSet(v: unknown): Set<number> {
+  return new Set(Array.isArray(v) ? v.filter((p): p is number => Number.isInteger(p)) : []);
+}
 
 export function faultsPath(runDir: string): string {
   return join(runDir, 'faults.json');
 }
 
 export function parseFaults(text: string): Faults {
-  const raw = JSON.parse(text) as { blockedPeers?: unknown; failRecovery?: unknown };
-  const peers = Array.isArray(raw.blockedPeers) ? raw.blockedPeers.filter((p): p is number => Number.isInteger(p)) : [];
-  return { blockedPeers: new Set(peers), failRecovery: raw.failRecovery === true };
+  const raw = JSON.parse(text) as { blockedPeers?: unknown; failRecovery?: unknown; failStep?: unknown; oneWay?: { dropTo?: unknown; dropFrom?: unknown }; pauseAfter?: unknown };
+  return {
+    blockedPeers: pnnSet(raw.blockedPeers),
+    failRecovery: raw.failRecovery === true,
+    failStep: typeof raw.failStep === 'string' && raw.failStep !== '' ? raw.failStep : undefined,
+    dropTo: pnnSet(raw.oneWay?.dropTo),
+    dropFrom: pnnSet(raw.oneWay?.dropFrom),
+    pauseAfter: raw.pauseAfter === 'storeTombstone' || raw.pauseAfter === 'tryDelete' ? raw.pauseAfter : undefined,
+  };
 }
 
 /** Re-reads the faults file at most every pollMs (checks its mtime); a missing or bad file means none. */
@@ -59,5 +82,23 @@ export class FaultSwitch {
 
   blocked(pnn: number): boolean {
     return this.get().blockedPeers.has(pnn);
+  }
+
+  /** A node message to `pnn` is dropped (cut off, or the outbound half of a one-way cut). */
+  dropsTo(pnn: number): boolean {
+    const f = this.get();
+    return f.blockedPeers.has(pnn) || f.dropTo.has(pnn);
+  }
+
+  /** A node message from `pnn` is dropped (cut off, or the inbound half of a one-way cut). */
+  dropsFrom(pnn: number): boolean {
+    const f = this.get();
+    return f.blockedPeers.has(pnn) || f.dropFrom.has(pnn);
+  }
+
+  /** The file's modification time (0 when absent): a pause lasts until it changes. */
+  version(): number {
+    this.get();
+    return Math.max(0, this.mtimeMs);
   }
 }

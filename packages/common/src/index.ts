@@ -2,6 +2,7 @@
 export * from './assert.js';
 export * from './fnv1a.js';
 export * from './nodes-file.js';
+export * from './generation.js';
 export * from './tunables.js';
 export * from './config.js';
 export * from './log.js';
@@ -10,3 +11,4 @@ export * from './hex.js';
 export * from './faults.js';
 export * from './send-queue.js';
 export * from './timers.js';
+export * from './durable-file.js';

@@ -9,7 +9,8 @@ import { bodyOf, type ctdbng, decodeEnvelope, encodeEnvelope, errorCodeName, typ
 import { defaultTunables, parseNodesFile, silentLogger, type NodesFile, type TunableValues } from '@ctdbng/common';
 import { DbFile, type DbIdentity, type StoredRecord } from '@ctdbng/store';
 import { DbdCore } from '../src/core/dbd-core.js';
-import type { CoreIo } from '../src/core/io.js';
+import type { CoreIo, NodeStateRecord, NodeStateStore } from '../src/core/io.js';
+import { recover } from './recovery-driver.js';
 
 /** mulberry32: small, seedable, good enough to pick schedules. */
 export class Prng {
@@ -87,12 +88,34 @@ export class Pending {
 
 export const startNs = 1_000_000_000;
 
+/** A node state file in memory (it outlives a core: restart() builds a new one over it). */
+export class MemoryNodeState implements NodeStateStore {
+  state: NodeStateRecord = { installedGeneration: 0, highestTerm: 0, frozenFor: 0, amnesiac: false };
+  saves = 0;
+  load(): NodeStateRecord {
+    return { ...this.state };
+  }
+  save(s: NodeStateRecord): void {
+    this.saves++;
+    this.state = { ...s };
+  }
+}
+
+/** term × 2^32 + seq (DESIGN §1); the harness's recoveries run in term 1 unless told otherwise. */
+export function gen(term: number, seq: number): number {
+  return term * 2 ** 32 + seq;
+}
+
 export class Cluster {
   readonly cores: DbdCore[] = [];
   readonly rng: Prng;
   readonly nodes: NodesFile;
   readonly tunables: TunableValues;
-  generation = 0x5eed;
+  generation = 0;
+  /** The term and sequence of the next recovery the harness runs itself (nextGeneration()). */
+  term = 1;
+  private seqInTerm = 0;
+  readonly nodeStates: MemoryNodeState[] = [];
   dbId = 0;
   /** Virtual CLOCK_MONOTONIC. */
   now = startNs;
@@ -125,9 +148,40 @@ export class Cluster {
     for (let pnn = 0; pnn < n; pnn++) {
       this.timers.push(new Map());
       this.events.push([]);
-      const cfg = { pnn, nodes: this.nodes, host: hostOf(pnn), tunables: { ...this.tunables }, log: silentLogger() };
-      this.cores.push(new DbdCore(cfg, this.ioFor(pnn)));
+      this.nodeStates.push(new MemoryNodeState());
+      this.cores.push(this.newCore(pnn));
     }
+  }
+
+  private newCore(pnn: number): DbdCore {
+    const cfg = { pnn, nodes: this.nodes, host: hostOf(pnn), tunables: { ...this.tunables }, log: silentLogger() };
+    return new DbdCore(cfg, this.ioFor(pnn));
+  }
+
+  /** A generation above every one the harness made so far. */
+  nextGeneration(): number {
+    return gen(this.term, ++this.seqInTerm);
+  }
+
+  /**
+   * A dbd restart: the core is replaced (new incarnation, state file kept, volatile copies
+   * wiped as the shell does at start); its queued messages and timers are gone.
+   */
+  restart(pnn: number): DbdCore {
+    const old = this.cores[pnn]!;
+    const files = old.ctx.dbs.all().map((db) => db.info);
+    old.stop();
+    for (const link of [...this.queues.keys()]) if (link.startsWith(`n:${pnn}>`) || link.endsWith(`>${pnn}`) || link.startsWith(`r:${pnn}/`)) this.queues.delete(link);
+    this.timers[pnn]!.clear();
+    const core = this.newCore(pnn);
+    this.cores[pnn] = core;
+    core.start();
+    for (const info of files) core.attach.local(info.name, info.persistent);
+    for (const c of this.cores) if (c !== core) {
+      core.onLinkUp(c.ctx.pnn);
+      c.onLinkUp(pnn);
+    }
+    return core;
   }
 
   private ioFor(pnn: number): CoreIo {
@@ -155,10 +209,14 @@ export class Cluster {
         DbFile.open(this.opts.dir === undefined ? ':memory:' : join(this.opts.dir, `${identity.name}.${identity.pnn}.sqlite`), identity),
       randomU32: () => 1 + this.rng.int(2 ** 32 - 2),
       publish: (event) => this.events[pnn]!.push(event),
+      nodeState: this.nodeStates[pnn]!,
     };
   }
 
-  /** Starts every core, brings every link up, attaches the db and installs the vnnmap (leases valid). */
+  /**
+   * Starts every core, brings every link up, attaches the db and runs a first recovery led by
+   * node 0 (every dbd starts frozen, a stranger until a recovery takes it in): leases valid.
+   */
   start(): this {
     for (const core of this.cores) core.start();
     for (const a of this.cores) for (const b of this.cores) if (a !== b) a.onLinkUp(b.ctx.pnn);
@@ -166,15 +224,8 @@ export class Cluster {
     const db = this.call(0, 'setup', { attach: { name: this.opts.dbName ?? 'test.tdb', persistent: false } }).body('attachReply').db;
     if (!db?.dbId) throw new Error('harness: attach answered without a db id');
     this.dbId = db.dbId;
-    this.setVnnMap(this.generation, this.cores.map((c) => c.ctx.pnn));
+    recover(this, 0, this.cores.map((c) => c.ctx.pnn));
     return this;
-  }
-
-  /** Installs a vnnmap on every core and lets the probes be acked. */
-  setVnnMap(generation: number, pnns: number[]): void {
-    this.generation = generation;
-    for (const core of this.cores) core.setVnnMap(generation, pnns);
-    this.runUntilIdle();
   }
 
   close(): void {

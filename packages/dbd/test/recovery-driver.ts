@@ -1,10 +1,11 @@
 // The recovery steps of DESIGN §5.3 driven by a test playing the leader's recoverd against the
 // in-memory cluster: freeze, pull, merge, push, install generation, thaw. Not a test file.
-import type { ctdbng, EnvelopeInit } from '@ctdbng/protocol';
+import type { BodyOf, ctdbng, EnvelopeInit } from '@ctdbng/protocol';
 import { RecordFlags } from '@ctdbng/store';
 import type { Cluster, Pending } from './harness.js';
 
 export type WireRecord = ctdbng.v1.IRecord;
+export type FreezeReply = BodyOf<'freezeReply'>;
 
 /** A recovery control (or any request) from the node's recoverd, run until idle. */
 export function ctl(c: Cluster, pnn: number, init: EnvelopeInit): Pending {
@@ -12,7 +13,7 @@ export function ctl(c: Cluster, pnn: number, init: EnvelopeInit): Pending {
 }
 
 /** Sends Freeze to each node; the handles answer once the node drained (timers may be needed). */
-export function freeze(c: Cluster, pnns: number[], generation: number, term = 1): Pending[] {
+export function freeze(c: Cluster, pnns: number[], generation: number, term = c.term): Pending[] {
   const ps = pnns.map((pnn) => c.request(pnn, 'recoverd', { freeze: { term, generation } }));
   c.runUntilIdle();
   return ps;
@@ -25,15 +26,15 @@ export interface Pulled {
   pages: number;
 }
 
-/** Every record of the cluster's db on node pnn, page by page. */
-export function pullAll(c: Cluster, pnn: number, recordsMax = 0, term = 1): Pulled {
+/** Every record of the cluster's db on node pnn, page by page (the node is frozen for `generation`). */
+export function pullAll(c: Cluster, pnn: number, generation: number, recordsMax = 0, term = c.term): Pulled {
   const out: Pulled = { records: [], valid: false, generation: 0, pages: 0 };
   let after: Uint8Array | undefined;
   for (;;) {
-    const r = ctl(c, pnn, { pullDb: { term, dbId: c.dbId, afterKey: after ?? Buffer.alloc(0), hasAfter: after !== undefined, recordsMax } }).body('pullDbReply');
+    const r = ctl(c, pnn, { pullDb: { term, generation, dbId: c.dbId, afterKey: after ?? Buffer.alloc(0), hasAfter: after !== undefined, recordsMax } }).body('pullDbReply');
     out.records.push(...r.records);
     out.valid = r.valid;
-    out.generation = r.generation;
+    out.generation = Number(r.generation);
     out.pages++;
     if (r.done) return out;
     after = r.lastKey;
@@ -66,10 +67,10 @@ export function merge(pulls: { pnn: number; records: WireRecord[] }[], leader: n
 let nextPushId = 1;
 
 /** PushDbStart, batches of batchSize and PushDbCommit on node pnn; returns the push id. */
-export function push(c: Cluster, pnn: number, records: WireRecord[], o: { generation: number; bumpRsn?: boolean; term?: number; batchSize?: number }): number {
-  const term = o.term ?? 1;
+export function push(c: Cluster, pnn: number, records: WireRecord[], o: { generation: number; member?: boolean; term?: number; batchSize?: number }): number {
+  const term = o.term ?? c.term;
   const pushId = nextPushId++;
-  ctl(c, pnn, { pushDbStart: { term, pushId, dbId: c.dbId, name: dbName(c, pnn), persistent: false, bumpRsn: o.bumpRsn ?? false } }).body('ok');
+  ctl(c, pnn, { pushDbStart: { term, pushId, dbId: c.dbId, name: dbName(c, pnn), persistent: false, generation: o.generation, member: o.member ?? true } }).body('ok');
   const size = o.batchSize ?? 3;
   for (let i = 0; i < records.length; i += size) ctl(c, pnn, { pushDbBatch: { term, pushId, records: records.slice(i, i + size) } }).body('ok');
   ctl(c, pnn, { pushDbCommit: { term, pushId, generation: o.generation } }).body('ok');
@@ -80,15 +81,40 @@ export function dbName(c: Cluster, pnn: number): string {
   return c.cores[pnn]!.ctx.dbs.get(c.dbId)!.info.name;
 }
 
-/** A whole recovery led by `leader` over `pnns` into `generation` (every node answers the freeze). */
-export function recover(c: Cluster, leader: number, pnns: number[], generation: number, term = 1): void {
+/** InstallGeneration on every participant: vnnmap = members, participants with the incarnations their freeze replies gave. */
+export function install(c: Cluster, o: { generation: number; members: number[]; replies: FreezeReply[]; leader: number; term?: number }): void {
+  const participants = o.replies.map((r) => ({ pnn: r.pnn, incarnation: r.incarnation }));
+  for (const r of o.replies) ctl(c, r.pnn, { installGeneration: { term: o.term ?? c.term, generation: o.generation, pnns: o.members, participants, leader: o.leader } }).body('ok');
+}
+
+export interface RecoverOptions {
+  generation?: number;
+  term?: number;
+  /** Participants that take part as witnesses (stopped, banned, configured): no records. */
+  witnesses?: number[];
+}
+
+/**
+ * A whole recovery led by `leader` over the participants `pnns` (every node answers the
+ * freeze): G_max from the freeze replies, the copies that count merged (§5.4), pushed to the
+ * members, installed everywhere, thawed. Returns the new generation.
+ */
+export function recover(c: Cluster, leader: number, pnns: number[], o: RecoverOptions = {}): number {
+  const generation = o.generation ?? c.nextGeneration();
+  const term = o.term ?? c.term;
   const fz = freeze(c, pnns, generation, term);
   c.advance(10);
-  for (const p of fz) p.body('ok');
-  const pulls = pnns.map((pnn) => ({ pnn, ...pullAll(c, pnn, 0, term) })).filter((p) => p.valid && p.generation === c.generation);
+  const replies = fz.map((p) => p.body('freezeReply'));
+  const gMax = Math.max(...replies.map((r) => Number(r.installedGeneration)));
+  const counts = (r: FreezeReply): boolean => r.dbs.some((d) => d.dbId === c.dbId && d.valid === true && Number(d.generation) >= gMax && gMax > 0);
+  const pulls = replies.filter(counts).map((r) => ({ pnn: r.pnn, ...pullAll(c, r.pnn, generation, 0, term) }));
   const merged = merge(pulls, leader);
-  for (const pnn of pnns) push(c, pnn, merged, { generation, bumpRsn: pnn === leader, term });
-  for (const pnn of pnns) ctl(c, pnn, { installGeneration: { term, generation, pnns } }).body('ok');
+  const witnesses = new Set(o.witnesses ?? []);
+  const members = pnns.filter((p) => !witnesses.has(p));
+  for (const pnn of pnns) push(c, pnn, witnesses.has(pnn) ? [] : merged, { generation, member: !witnesses.has(pnn), term });
+  install(c, { generation, members, replies, leader, term });
   c.generation = generation;
   for (const pnn of pnns) ctl(c, pnn, { thaw: { term, generation } }).body('ok');
+  c.runUntilIdle();
+  return generation;
 }

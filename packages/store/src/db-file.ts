@@ -80,17 +80,35 @@ export class DbFile {
     this.locks.wipe();
   }
 
-  /** Adds pushed records; bumpRsn: this node is the new dmaster, its copies get rsn + 1 (§2.1.5). */
-  pushRecords(records: readonly { key: Uint8Array; rsn: number; dmaster: number; flags: number; data: Uint8Array }[], bumpRsn: boolean): void {
+  /** Adds pushed records as they come (rsn unchanged: the leader's +1 waits for the install, §5.3.2). */
+  pushRecords(records: readonly { key: Uint8Array; rsn: number; dmaster: number; flags: number; data: Uint8Array }[]): void {
     if (!this.pushing) throw new Error('pushRecords without beginPush');
-    for (const r of records) this.records.put(r.key, { rsn: bumpRsn ? r.rsn + 1 : r.rsn, dmaster: r.dmaster, flags: r.flags }, r.data);
+    for (const r of records) this.records.put(r.key, { rsn: r.rsn, dmaster: r.dmaster, flags: r.flags }, r.data);
   }
 
-  commitPush(generation: number): void {
+  /**
+   * Ends the push: the copy now belongs to `generation` (§5.4, in the push's transaction). A
+   * member's copy is the merge and valid; a witness's is empty and invalid.
+   */
+  commitPush(generation: number, valid: boolean): void {
     if (!this.pushing) throw new Error('commitPush without beginPush');
-    this.meta.set({ generation, valid: 1 });
+    this.meta.set({ generation, valid: valid ? 1 : 0 });
     this.sql.exec('COMMIT');
     this.pushing = false;
+  }
+
+  /**
+   * The install step on this db (§5.3.3), one transaction: a member's copy filled by this
+   * generation's push becomes valid, any other copy invalid; the recovery leader's pushed copy
+   * gets rsn + 1 (it is the dmaster of every merged record, §2.1.5). Returns the records bumped.
+   */
+  install(generation: number, o: { member: boolean; leader: boolean }): number {
+    return this.tx(() => {
+      const pushed = this.meta.get().generation === generation;
+      const bumped = pushed && o.leader ? this.records.bumpAllRsn() : 0;
+      this.meta.set({ valid: pushed && o.member ? 1 : 0 });
+      return bumped;
+    });
   }
 
   abortPush(): void {

@@ -78,6 +78,11 @@ export class RecordsTable {
     return after === undefined ? this.pageLiveFirstStmt.all(dmaster, limit) : this.pageLiveStmt.all(after, dmaster, limit);
   }
 
+  /** rsn + 1 on every record: the recovery leader becoming dmaster of the whole merge (§5.3.2). */
+  bumpAllRsn(): number {
+    return this.db.prepare('UPDATE records SET rsn = rsn + 1').run().changes;
+  }
+
   wipe(): void {
     this.db.exec('DELETE FROM records');
   }

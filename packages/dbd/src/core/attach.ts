@@ -29,7 +29,12 @@ export class ClusterAttach {
     }
     if (res.created) {
       const { ctx } = this;
-      res.db.file.setMeta({ pnn: ctx.pnn, generation: ctx.vnn.generation, valid: 1, incarnation: ctx.incarnation, lock_lease_ms: ctx.tunables.lockLeaseSeconds * 1000 });
+      // The copy belongs to the installed generation (§5.4): an empty db attached since the last
+      // recovery counts in the next; on a node not taken in (restarted, stopped) it does not.
+      res.db.file.setMeta({
+        pnn: ctx.pnn, generation: ctx.vnn.generation, valid: ctx.status.joined && ctx.isMember(ctx.pnn) ? 1 : 0, frozen: ctx.frozen() ? 1 : 0,
+        incarnation: ctx.incarnation, lock_lease_ms: ctx.tunables.lockLeaseSeconds * 1000,
+      });
       res.db.file.setLease(ctx.leaseUntilNs);
       ctx.log.info({ db: name, dbId: res.db.info.dbId }, 'db attached');
       this.onAttached(res.db);
@@ -46,7 +51,7 @@ export class ClusterAttach {
     const info = { dbId: db.info.dbId, name: db.info.name, persistent: db.info.persistent, path: db.info.path };
     // Every connected member (every connected node before the first generation): a node left out
     // of the generation (cut off, stopped) learns the db from NodeHello or the next recovery.
-    const members = ctx.vnn.generation === 0 ? ctx.peers() : ctx.vnn.pnns.filter((p) => p !== ctx.pnn);
+    const members = ctx.vnn.pnns.length === 0 ? ctx.peers() : ctx.vnn.pnns.filter((p) => p !== ctx.pnn);
     const peers = members.filter((p) => ctx.linksUp.has(p));
     if (peers.length === 0) return reply({ attachReply: { db: info } });
     const id = this.nextId++;

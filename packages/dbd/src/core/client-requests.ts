@@ -108,13 +108,22 @@ function store(core: DbdCore, env: Envelope, reply: Reply): void {
   if (!('db' in t)) return reply(t);
   if (!s.delete && s.data.length > recordBytesMax) return reply(err(ErrorCode.ERR_RECORD_TOO_LARGE, `record of ${s.data.length} bytes exceeds ${recordBytesMax}`));
   const { db, key } = t;
-  core.whenLeased(() => {
-    const res = db.file.storeUnderLock(key, Number(s.token), s.delete ? undefined : s.data, s.unlock);
+  const token = Number(s.token);
+  const attempt = (): void => {
+    const gate = core.storeGate();
+    if (gate === 'wait') return core.parkUntilLeased(attempt, reply);
+    if (gate !== 'go') {
+      // The holder's lock is void (a recovery froze the node): let it go so the drain ends.
+      if ('lockVoid' in gate && db.file.unlock(key, token)) afterUnlock(core, db, key);
+      return reply(gate.body);
+    }
+    const res = db.file.storeUnderLock(key, token, s.delete ? undefined : s.data, s.unlock);
     if (res === 'lock_lost') return reply(err(ErrorCode.ERR_LOCK_LOST, 'the lock token no longer holds the record lock'));
     reply({ ok: {} });
     if (s.delete) core.ctx.feedGrew(db.info.dbId);
     if (s.unlock) afterUnlock(core, db, key);
-  }, reply);
+  };
+  attempt();
 }
 
 function unlock(core: DbdCore, env: Envelope, reply: Reply): void {

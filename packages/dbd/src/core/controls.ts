@@ -3,15 +3,13 @@
 import { bodyOf, ErrorCode, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
 import { TunableError, TUNABLES, setTunable, tunableRow } from '@ctdbng/common';
 import type { Ctx } from './ctx.js';
-import type { Freezer } from './recovery-support/freeze.js';
 
 export type Reply = (body: EnvelopeInit) => void;
 
 export interface ControlDeps {
   ctx: Ctx;
-  freezer: Freezer;
-  /** Installs a vnnmap and generation (the step recovery performs, §5.3.3). */
-  setVnnMap(generation: number, pnns: number[]): void;
+  /** Stop or ban: out of service at once, copies invalid, a recovery wanted (§5.4). */
+  leaveService(why: 'stopped' | 'banned'): void;
 }
 
 export const unbanTimerId = 'unban';
@@ -28,14 +26,16 @@ function ownFlags(ctx: Ctx): string[] {
   if (st.banned(ctx.io.nowNs())) flags.push('BANNED');
   if (st.stopped) flags.push('STOPPED');
   if (st.inactive || flags.length > 0) flags.push('INACTIVE');
+  if (ctx.witness) flags.push('WITNESS');
   return flags.length > 0 ? flags : ['OK'];
 }
 
 function nodeFlags(ctx: Ctx, pnn: number, deleted: boolean): string[] {
   if (deleted) return ['DELETED'];
   if (pnn === ctx.pnn) return ownFlags(ctx);
-  if (pnn === ctx.pnn || ctx.linksUp.has(pnn)) return ctx.vnn.generation === 0 || ctx.isMember(pnn) ? ['OK'] : ['INACTIVE'];
-  return ['DISCONNECTED'];
+  if (!ctx.linksUp.has(pnn)) return ['DISCONNECTED'];
+  if (ctx.cfg.nodes.nodes[pnn]?.witness === true) return ['WITNESS'];
+  return ctx.vnn.pnns.length === 0 || ctx.isMember(pnn) ? ['OK'] : ['INACTIVE'];
 }
 
 export const controls: Record<string, Handler> = {
@@ -49,17 +49,6 @@ export const controls: Record<string, Handler> = {
       },
     }),
   getVnnMap: ({ ctx }, _env, reply) => reply({ vnnMap: { generation: ctx.vnn.generation, pnns: ctx.vnn.pnns } }),
-  setVnnMap: (d, env, reply) => {
-    const v = bodyOf(env, 'setVnnMap').vnnmap;
-    const pnns = v?.pnns ?? [];
-    const known = (p: number): boolean => d.ctx.cfg.nodes.nodes[p] !== undefined && !d.ctx.cfg.nodes.nodes[p]!.deleted;
-    if (v === undefined || v === null || !v.generation) return bad(reply, ErrorCode.ERR_INVALID_ARGUMENT, 'vnnmap needs a nonzero generation');
-    if (pnns.length === 0 || new Set(pnns).size !== pnns.length || !pnns.every(known)) {
-      return bad(reply, ErrorCode.ERR_INVALID_ARGUMENT, `vnnmap [${pnns.join(',')}] must list distinct nodes of the nodes file`);
-    }
-    d.setVnnMap(v.generation, [...pnns]);
-    reply({ ok: {} });
-  },
   getDbMap: ({ ctx }, _env, reply) =>
     reply({ dbMap: { dbs: ctx.dbs.all().map((db) => ({ dbId: db.info.dbId, name: db.info.name, persistent: db.info.persistent, path: db.info.path })) } }),
   getTunable: ({ ctx }, env, reply) => {
@@ -95,10 +84,11 @@ export const controls: Record<string, Handler> = {
       nodeState: {
         pnn: ctx.pnn, incarnation: ctx.incarnation, generation: ctx.vnn.generation, vnnmap: ctx.vnn.pnns,
         stopped: st.stopped, banned: st.banned(now), banRemainingSeconds: Math.max(0, Math.ceil((st.bannedUntilNs - now) / 1e9)),
-        inactive: st.inactive, frozen: st.frozen, linksUp: [...ctx.linksUp].sort((a, b) => a - b),
+        inactive: st.inactive, frozen: ctx.frozen(), linksUp: [...ctx.linksUp].sort((a, b) => a - b),
         recoveryRequests: st.recoveryRequests, dbIds: dbs.map((db) => db.info.dbId), dbNames: dbs.map((db) => db.info.name),
         highestTerm: st.highestTerm, leader: st.leader ?? 0, hasLeader: st.leader !== undefined, lastRecoveryMs: st.lastRecoveryMs,
         recoveryStartedUnixMs: st.lastRecoveryEndNs === 0 ? 0 : Math.round(ctx.io.wallMs() - (now - st.lastRecoveryEndNs) / 1e6 - st.lastRecoveryMs),
+        witness: ctx.witness, amnesiac: st.amnesiac, quorum: ctx.hasQuorum(), frozenFor: st.recoveryFreeze, joined: st.joined,
       },
     });
   },
@@ -110,19 +100,24 @@ export const controls: Record<string, Handler> = {
     const m = bodyOf(env, 'setNodeFlags');
     const { ctx } = d;
     const st = ctx.status;
+    // A leader's flag change carries its term (a deposed leader's is refused); term 0 is the
+    // administrator's. Either way a change only takes the node out of service or asks for a
+    // recovery: a node joins a generation only through one.
+    if (m.term > 0) {
+      const refused = ctx.acceptTerm(m.term);
+      if (refused !== undefined) return reply(refused);
+    }
     if (m.stop) {
       st.stopped = true;
-      d.freezer.freezeNow(0);
-      ctx.wantRecovery('node stopped');
+      d.leaveService('stopped');
     } else if (m.cont) {
       st.stopped = false;
       ctx.wantRecovery('node continued');
     } else if (m.banSeconds > 0) {
       st.bannedUntilNs = ctx.io.nowNs() + m.banSeconds * 1e9;
-      d.freezer.freezeNow(0);
       ctx.io.setTimer(unbanTimerId, m.banSeconds * 1000);
       ctx.log.warn({ seconds: m.banSeconds }, 'node banned');
-      ctx.wantRecovery('node banned');
+      d.leaveService('banned');
     } else if (m.unban) {
       st.bannedUntilNs = 0;
       ctx.io.cancelTimer(unbanTimerId);

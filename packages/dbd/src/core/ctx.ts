@@ -1,14 +1,17 @@
 // The state every part of the dbd core shares: who we are, the vnnmap, the dbs, the fence.
 import type { EnvelopeInit } from '@ctdbng/protocol';
-import { protocolVersion } from '@ctdbng/protocol';
-import type { Logger, TunableValues } from '@ctdbng/common';
+import { ErrorCode, protocolVersion } from '@ctdbng/protocol';
+import { countedNodes, nodesMajority, type Logger, type TunableValues } from '@ctdbng/common';
 import type { CoreConfig, CoreIo } from './io.js';
 import type { DbdStats } from './stats.js';
 import type { Databases } from './databases.js';
 import { NodeStatus } from './recovery-support/node-status.js';
+import { RedirectMemory } from './record-flow/lost-handover.js';
 
 export interface VnnState {
+  /** The installed generation (also after a restart, from the state file); 0 = none. */
   generation: number;
+  /** Its vnnmap, known only to the incarnation that installed it. */
   pnns: number[];
 }
 
@@ -29,6 +32,8 @@ export class Ctx {
   /** PNNs whose link from here is up (handshake seen, keepalives arriving). */
   readonly linksUp = new Set<number>();
   readonly status = new NodeStatus();
+  /** Calls this node redirected as lmaster, to see one come back unchanged (§2.1.9). */
+  readonly redirects = new RedirectMemory();
   /** dbd appended to a db's vacuum feed (set by the core: vacuumd is told, §4.1). */
   feedGrew: (dbId: number) => void = () => undefined;
 
@@ -38,6 +43,52 @@ export class Ctx {
     this.tunables = cfg.tunables;
     this.incarnation = io.randomU32();
     this.startNs = io.nowNs();
+    this.status.restore(io.nodeState.load());
+    // A restarted dbd knows the generation it installed (for G_max, §5.4) but not its members:
+    // it is a stranger until a recovery takes this incarnation in.
+    this.vnn = { generation: this.status.installedGeneration, pnns: [] };
+  }
+
+  /** Writes the node state file (before answering anything that depends on it, §5.4). */
+  persistState(): void {
+    this.io.nodeState.save(this.status.persisted());
+  }
+
+  /** Accepts a leader's term (raising and persisting the highest seen) or returns the refusal. */
+  acceptTerm(term: number): EnvelopeInit | undefined {
+    const st = this.status;
+    if (term < st.highestTerm) {
+      return { error: { code: ErrorCode.ERR_STALE_TERM, message: `term ${term} is older than ${st.highestTerm}` } };
+    }
+    if (term > st.highestTerm) {
+      st.highestTerm = term;
+      this.persistState();
+    }
+    return undefined;
+  }
+
+  /** Configured `witness` in the nodes file: never a member (§1). */
+  get witness(): boolean {
+    return this.cfg.nodes.nodes[this.pnn]?.witness === true;
+  }
+
+  /** Frozen for records (§5.3.1, §5.4): not taken in, frozen for a recovery, stopped, banned or inactive. */
+  frozen(): boolean {
+    return this.status.frozen(this.io.nowNs());
+  }
+
+  /** The nodes a lease probe goes to and a majority is counted over: the nodes file (§2.2). */
+  countedNodes(): number[] {
+    return countedNodes(this.cfg.nodes);
+  }
+
+  majority(): number {
+    return nodesMajority(this.cfg.nodes);
+  }
+
+  /** This node's links reach a majority of the nodes file (itself included). */
+  hasQuorum(): boolean {
+    return this.linksUp.size + 1 >= this.majority();
   }
 
   /** Sends a node message stamped with generation, incarnation and the link's sequence number. */
@@ -59,12 +110,12 @@ export class Ctx {
   }
 
   leaseValid(): boolean {
-    return this.vnn.generation !== 0 && this.isMember(this.pnn) && this.leaseUntilNs > this.io.nowNs();
+    return this.vnn.generation !== 0 && this.status.joined && this.isMember(this.pnn) && this.leaseUntilNs > this.io.nowNs();
   }
 
   /** Records are served only unfrozen and within the lease (§2.2, §5.3.1). */
   serving(): boolean {
-    return !this.status.frozen && this.leaseValid();
+    return !this.frozen() && this.leaseValid();
   }
 
   /** Something needs a recovery (a link went down, a peer restarted, a lost hand-over...). */

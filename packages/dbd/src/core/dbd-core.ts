@@ -30,6 +30,9 @@ export const parkedOpsMax = 100_000;
 /** Clients remembered (pid for lock breaking); the oldest is forgotten past this. */
 export const clientsMax = 65_536;
 
+/** What the leader's recoverd sends on the node socket (§5.3; setNodeFlags only with a term: a ban). */
+const nodeSocketControls = new Set(['freeze', 'pullDb', 'pushDbStart', 'pushDbBatch', 'pushDbCommit', 'installGeneration', 'thaw', 'getNodeState', 'getDbMap', 'setNodeFlags']);
+
 export interface ClientInfo {
   pid: number;
 }
@@ -59,12 +62,16 @@ export class DbdCore implements FlowHooks {
     this.fence = new LeaseFence(this.ctx, (wasValid) => {
       if (!wasValid) this.resumeParked();
     });
+    this.freezer = new Freezer(this.ctx, {
+      dropLease: () => this.fence.drop(),
+      outOfService: () => this.resumeParked(),
+      thawed: () => this.resumeAll(),
+    });
     this.poller = new LockPoller(this.ctx);
     this.traverses = new Traverses(this.ctx);
     this.messaging = new Messaging(this.ctx);
     this.attach = new ClusterAttach(this.ctx, () => undefined);
     this.forwarder = new ControlForwarder(this.ctx);
-    this.freezer = new Freezer(this.ctx, () => this.resumeAll());
     this.pushes = new Pushes(this.ctx, this.attach);
     this.links = new LinkMonitor(this.ctx, (pnn, why) => this.linkDown(pnn, why));
     this.vacuumRemotes = new VacuumRemotes(this.ctx);
@@ -73,6 +80,9 @@ export class DbdCore implements FlowHooks {
   }
 
   start(): void {
+    // A dbd starts frozen, its lease at 0, a stranger until a recovery takes it in (§5.4).
+    this.fence.drop();
+    this.freezer.syncFrozenMeta();
     this.fence.tick();
     this.io.setTimer(sweepTimerId, sweepIntervalMs);
     this.io.setTimer(keepaliveTimerId, this.ctx.tunables.keepaliveIntervalSeconds * 1000);
@@ -89,6 +99,22 @@ export class DbdCore implements FlowHooks {
   onClientRequest(clientId: string, env: Envelope): void {
     this.stats.inc('client_requests');
     handleClientRequest(this, clientId, env);
+  }
+
+  /**
+   * A frame without a node header on the node socket: only the leader's recoverd sends those
+   * (DESIGN §7), and only the controls it drives a recovery with are taken — each carries the
+   * leader's term, or only reads. Record operations, tunables, attach, anything else: refused.
+   */
+  onNodeControl(peer: string, env: Envelope): void {
+    const body = env.body ?? '';
+    const takeable = nodeSocketControls.has(body) && (body !== 'setNodeFlags' || Number(env.setNodeFlags?.term ?? 0) > 0);
+    if (!takeable) {
+      this.stats.inc('bad_requests');
+      this.io.sendToClient(peer, { requestId: env.requestId, error: { code: ErrorCode.ERR_UNKNOWN_TYPE, message: `'${body}' is not taken on the node socket (a leader's recovery control with its term, or a read)` } });
+      return;
+    }
+    this.onClientRequest(peer, env);
   }
 
   /** The shell could not deliver to a client: it is gone. */
@@ -136,6 +162,7 @@ export class DbdCore implements FlowHooks {
     if (id === feedGrewTimerId) return this.feed.flush();
     if (id === unbanTimerId) {
       this.ctx.status.bannedUntilNs = 0;
+      this.freezer.syncFrozenMeta();
       this.ctx.log.info('ban over');
       return this.ctx.wantRecovery('ban over');
     }
@@ -160,15 +187,41 @@ export class DbdCore implements FlowHooks {
     }
   }
 
-  /** Installs a vnnmap and generation; every db records the generation it is valid for (§5.4). */
-  setVnnMap(generation: number, pnns: number[]): void {
+  /** A generation was installed (§5.3.3): probes of the old one can renew nothing. */
+  installed(): void {
+    this.fence.drop();
+  }
+
+  /** Stop or ban (§5.4): out of service at once, copies invalid, a stranger until a recovery. */
+  leaveService(why: 'stopped' | 'banned'): void {
     const { ctx } = this;
-    if (ctx.vnn.generation === generation && ctx.vnn.pnns.join(',') === pnns.join(',')) return;
-    ctx.vnn = { generation, pnns };
-    for (const db of ctx.dbs.all()) db.file.setMeta({ generation, valid: 1 });
-    ctx.log.info({ generation, vnnmap: pnns }, 'vnnmap set');
-    this.fence.reset();
-    this.fence.tick();
+    ctx.status.joined = false;
+    this.pushes.abortAll();
+    for (const db of ctx.dbs.all()) if (!db.info.persistent) db.file.setMeta({ valid: 0 });
+    this.freezer.takeOutOfService(0);
+    ctx.wantRecovery(`node ${why}`);
+  }
+
+  /**
+   * Inactive (§5.1): no majority visible. Out of service at once, but the copies stay valid —
+   * if the majority moved on, G_max leaves them out; if nobody had a quorum they are the
+   * newest data there is (§5.4). Active again, it waits for a recovery to take it in.
+   */
+  setInactive(inactive: boolean): void {
+    const { ctx } = this;
+    const st = ctx.status;
+    if (inactive && !st.inactive) {
+      st.inactive = true;
+      st.joined = false;
+      this.pushes.abortAll();
+      this.freezer.takeOutOfService(0);
+      ctx.log.warn('inactive: no majority visible; frozen until a recovery takes this node in');
+    } else if (!inactive && st.inactive) {
+      st.inactive = false;
+      this.freezer.syncFrozenMeta();
+      ctx.log.info('majority visible again; waiting for a recovery');
+      ctx.wantRecovery('node active again');
+    }
   }
 
   // FlowHooks
@@ -183,20 +236,24 @@ export class DbdCore implements FlowHooks {
   }
 
   /**
-   * Runs op (a lock holder's store) now if this node holds the lease (§2.2), else when it is
-   * renewed. Not held back by a freeze: the freeze waits for holders to drain (§5.3.1), so a
-   * holder must be able to store and let go — parked until the thaw, the store could never
-   * drain, the freeze broke the lock at RecoveryDrainTimeout and the write was lost with
-   * ERR_LOCK_LOST. A shared-access store checks the lease and the lock row only, too.
-   * (Found by packages/dbd/test/recovery-support.test.ts.)
-   * Frozen for a recovery, the lease lapses (no probe of the old generation is acked) while the
-   * drain may still wait for a slow holder: such a holder may store anyway. That is safe because
-   * the leader pulls this node's records only after the freeze answered, i.e. after the drain;
-   * a node frozen as inactive (freeze generation 0) gets no such exception.
+   * Whether a lock holder's store may write now (§2.2): never without a valid lease, from
+   * anyone. A stopped, banned or inactive node refuses it; a recovery freeze voids every record
+   * lock (the drain would break it, and the lease is gone), so the store fails with
+   * ERR_LOCK_LOST at once and the holder's lock is let go; with the lease merely lapsed (a
+   * probe's acks late) the store waits for the renewal.
    */
-  whenLeased(op: () => void, refuse: (body: EnvelopeInit) => void): void {
-    const draining = this.ctx.status.frozen && this.ctx.status.freezeGeneration !== 0;
-    if (this.ctx.leaseValid() || draining) return op();
+  storeGate(): 'go' | 'wait' | { lockVoid: true; body: EnvelopeInit } | { body: EnvelopeInit } {
+    const { ctx } = this;
+    const refused = ctx.status.refusal(ctx.io.nowNs());
+    if (refused !== undefined) return { body: refused };
+    if (ctx.status.recoveryFreeze !== 0 || !ctx.status.joined) {
+      return { lockVoid: true, body: { error: { code: ErrorCode.ERR_LOCK_LOST, message: 'a recovery froze this node: its record locks are void' } } };
+    }
+    return ctx.leaseValid() ? 'go' : 'wait';
+  }
+
+  /** Runs op again when the lease is renewed or the node leaves service (op re-checks). */
+  parkUntilLeased(op: () => void, refuse: (body: EnvelopeInit) => void): void {
     if (this.parkedOps.length >= parkedOpsMax) return refuse({ error: { code: ErrorCode.ERR_BUSY, message: 'too many operations wait for the node to become active' } });
     this.parkedOps.push(op);
   }
@@ -208,6 +265,7 @@ export class DbdCore implements FlowHooks {
   /** After a thaw: every key with waiters runs again (calls restart in the new generation). */
   private resumeAll(): void {
     // Probe at once: the new generation's lease is what lets this node serve again.
+    this.fence.drop();
     this.fence.tick();
     this.resumeParked();
     for (const db of this.ctx.dbs.all()) for (const ks of [...db.keys.values()]) if (ks.waiters.length > 0) pump(this.ctx, this, db, ks);

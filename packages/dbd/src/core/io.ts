@@ -4,6 +4,24 @@ import type { EnvelopeInit, ctdbng } from '@ctdbng/protocol';
 import type { DbFile, DbIdentity } from '@ctdbng/store';
 import type { NodesFile, TunableValues, Logger } from '@ctdbng/common';
 
+/**
+ * What a node remembers across dbd restarts (DESIGN §5.4): the generation it installed, the
+ * highest leader term it has seen, the generation a recovery froze it for, and whether its
+ * state file was lost while its db directory was not.
+ */
+export interface NodeStateRecord {
+  installedGeneration: number;
+  highestTerm: number;
+  frozenFor: number;
+  amnesiac: boolean;
+}
+
+export interface NodeStateStore {
+  load(): NodeStateRecord;
+  /** Durable when it returns (written, fsynced, renamed into place). */
+  save(state: NodeStateRecord): void;
+}
+
 export interface CoreIo {
   /** Queues a reply or push to a client of this node. */
   sendToClient(clientId: string, env: EnvelopeInit): void;
@@ -24,6 +42,8 @@ export interface CoreIo {
   randomU32(): number;
   /** Publishes an event on the events socket (link changes, freeze/thaw, recovery wanted). */
   publish(event: ctdbng.v1.DbdEvent.$Properties): void;
+  /** The node state file. */
+  nodeState: NodeStateStore;
 }
 
 export interface CoreConfig {

@@ -1,6 +1,9 @@
 // Messages from other nodes' dbd (DESIGN §2.1, §7): every one carries a NodeHeader (sender,
 // generation, incarnation, link sequence, nodes-file hash). Record messages of another
-// generation are dropped (§2.1.9); a nodes-file mismatch is refused and logged.
+// generation are dropped (§2.1.9); record, vacuum, probe and traverse messages are taken only
+// from a (PNN, incarnation) of the installed generation, so a restarted dbd is a stranger until
+// a recovery takes it in (§1); a nodes-file mismatch is refused and logged. A message that
+// cannot be served is never dropped silently: it asks for a recovery (§2.1.9).
 import { bodyOf, ErrorCode, type Decoded, decodeEnvelope, encodeEnvelope, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
 import type { DbdCore } from './dbd-core.js';
 import { controls, isControl } from './controls.js';
@@ -12,10 +15,14 @@ import { onVacuumFetch } from './vacuum-support/migrate-to-lmaster.js';
 import { onVacuumBatch } from './vacuum-support/remote.js';
 
 const recordBodies = new Set(['callRequest', 'dmasterRequest', 'dmasterReply', 'vacuumFetch']);
+/** Bodies taken only from a participant of the installed generation, in its incarnation. */
+const participantBodies = new Set([...recordBodies, 'vacuumBatch', 'vacuumBatchReply', 'probe', 'probeAck', 'traversePage', 'traversePageReply']);
+
+type Header = Decoded<NonNullable<EnvelopeInit['node']>>;
 
 export function handleNodeMessage(core: DbdCore, env: Envelope): void {
   const { ctx } = core;
-  const h = env.node as Decoded<NonNullable<EnvelopeInit['node']>> | null | undefined;
+  const h = env.node as Header | null | undefined;
   const body = env.body!;
   const from = h?.srcPnn ?? -1;
   const fromNode = ctx.cfg.nodes.nodes[from];
@@ -38,40 +45,54 @@ export function handleNodeMessage(core: DbdCore, env: Envelope): void {
     const st = ctx.status;
     // §5.3.1: once frozen for a new generation, only messages stamped with it count, and they
     // wait for the thaw; anything of another generation is dropped (calls are re-sent by origin).
-    if (st.frozen) {
-      if (h.generation !== 0 && h.generation === st.freezeGeneration && core.freezer.defer(() => dispatch(core, from, h.generation, env, body))) return;
-    } else if (h.generation === ctx.vnn.generation) {
-      return dispatch(core, from, h.generation, env, body);
+    if (st.recoveryFreeze !== 0) {
+      if (h.generation === st.recoveryFreeze && core.freezer.defer(() => dispatch(core, h, env, body))) return;
+    } else if (h.generation !== 0 && h.generation === ctx.vnn.generation) {
+      return dispatch(core, h, env, body);
     }
     core.stats.inc('wrong_generation');
     ctx.log.debug({ body, from, generation: h.generation }, 'record message of another generation dropped');
     return;
   }
-  dispatch(core, from, h.generation, env, body);
+  dispatch(core, h, env, body);
 }
 
-function dbOrDrop(core: DbdCore, dbId: number, from: number, body: string): DbState | undefined {
+/**
+ * The db of a node message. A member without the db cannot serve it: that is a reason for a
+ * recovery (which attaches every db everywhere, §5.2), never a silent drop.
+ */
+function dbOrRecover(core: DbdCore, dbId: number, from: number, body: string): DbState | undefined {
   const db = core.ctx.dbs.get(dbId);
   if (db === undefined) {
     core.stats.inc('bad_requests');
-    core.ctx.log.warn({ dbId, from, body }, 'node message for a db not attached here dropped');
+    core.ctx.log.warn({ dbId, from, body }, 'node message for a db not attached here');
+    core.ctx.wantRecovery(`${body} from node ${from} for db 0x${dbId.toString(16)}, not attached here`);
   }
   return db;
 }
 
-function dispatch(core: DbdCore, from: number, generation: number, env: Envelope, body: string): void {
+function dispatch(core: DbdCore, h: Header, env: Envelope, body: string): void {
   const { ctx } = core;
+  const from = h.srcPnn;
+  const generation = h.generation;
+  if (participantBodies.has(body) && !ctx.status.isParticipant(from, h.incarnation)) {
+    core.stats.inc('wrong_generation');
+    ctx.log.debug({ body, from, incarnation: h.incarnation }, 'message from a node outside the installed generation dropped');
+    return;
+  }
   switch (body) {
     case 'nodeHello':
       for (const db of bodyOf(env, 'nodeHello').dbs) if (ctx.dbs.get(db.dbId ?? 0) === undefined) core.attach.local(db.name ?? '', db.persistent ?? false);
       return;
     case 'callRequest': {
       const call = bodyOf(env, 'callRequest');
-      const db = dbOrDrop(core, call.dbId, from, body);
+      const db = dbOrRecover(core, call.dbId, from, body);
       if (db === undefined) return;
       const ks = keyStateOf(db.keys, call.key);
       if (ks.waiters.length >= ctx.tunables.lockWaitersMaxCount) {
-        ctx.log.warn({ db: db.info.name, origin: call.origin }, 'call dropped: too many waiters on the record');
+        // Its origin waits for this call: a recovery re-runs it (the origin re-sends after the thaw).
+        ctx.log.warn({ db: db.info.name, origin: call.origin }, 'call not queued: too many waiters on the record');
+        ctx.wantRecovery(`call from node ${call.origin} not queued: ${ks.waiters.length} waiters on one record`);
         return;
       }
       ks.waiters.push({ kind: 'call', call, sinceNs: ctx.io.nowNs() });
@@ -79,22 +100,22 @@ function dispatch(core: DbdCore, from: number, generation: number, env: Envelope
     }
     case 'dmasterRequest': {
       const m = bodyOf(env, 'dmasterRequest');
-      const db = dbOrDrop(core, m.dbId, from, body);
+      const db = dbOrRecover(core, m.dbId, from, body);
       if (db === undefined) return;
-      if (onDmasterRequest(ctx, db, from, m)) arrived(core, db, m.key);
+      if (onDmasterRequest(ctx, db, from, m) === 'dmaster') arrived(core, db, m.key);
       return;
     }
     case 'dmasterReply': {
       const m = bodyOf(env, 'dmasterReply');
-      const db = dbOrDrop(core, m.dbId, from, body);
+      const db = dbOrRecover(core, m.dbId, from, body);
       if (db === undefined) return;
       const hdr = m.header;
-      becomeDmaster(ctx, db, Buffer.from(m.key), { rsn: Number(hdr?.rsn ?? 0), dmaster: hdr?.dmaster ?? 0, flags: hdr?.flags ?? 0 }, Buffer.from(m.data));
+      if (!becomeDmaster(ctx, db, Buffer.from(m.key), { rsn: Number(hdr?.rsn ?? 0), dmaster: hdr?.dmaster ?? 0, flags: hdr?.flags ?? 0 }, Buffer.from(m.data))) return;
       return arrived(core, db, m.key);
     }
     case 'vacuumFetch': {
       const m = bodyOf(env, 'vacuumFetch');
-      const db = dbOrDrop(core, m.dbId, from, body);
+      const db = dbOrRecover(core, m.dbId, from, body);
       if (db === undefined) return;
       return onVacuumFetch(ctx, db, from, m, (key) => arrived(core, db, key));
     }
@@ -103,14 +124,11 @@ function dispatch(core: DbdCore, from: number, generation: number, env: Envelope
     case 'vacuumBatchReply':
       return core.vacuumRemotes.onReply(from, bodyOf(env, 'vacuumBatchReply'));
     case 'probe':
-      // A frozen node acks no probe of the old generation, so its leases run out (§2.2); once
-      // the new generation is installed, its probes are acked so serving resumes at the thaw.
-      if (ctx.status.frozen && generation !== ctx.status.freezeGeneration) return;
-      return core.fence.onProbe(from, generation, Number(bodyOf(env, 'probe').probeId));
+      return core.fence.onProbe(from, generation, h.incarnation, Number(bodyOf(env, 'probe').probeId));
     case 'keepalive':
       return;
     case 'probeAck':
-      return core.fence.onProbeAck(from, generation, Number(bodyOf(env, 'probeAck').probeId));
+      return core.fence.onProbeAck(from, generation, h.incarnation, Number(bodyOf(env, 'probeAck').probeId));
     case 'controlForward':
       return runForwarded(core, from, Number(bodyOf(env, 'controlForward').forwardId), bodyOf(env, 'controlForward').envelope);
     case 'controlForwardReply':
@@ -121,8 +139,9 @@ function dispatch(core: DbdCore, from: number, generation: number, env: Envelope
     }
     case 'traversePage': {
       const p = bodyOf(env, 'traversePage');
-      const db = dbOrDrop(core, p.dbId, from, body);
-      const page = db === undefined ? { records: [], done: true, lastKey: undefined } : readLivePage(ctx, db, p.hasAfter ? Buffer.from(p.afterKey) : undefined);
+      const refused = traversePageRefusal(core, generation, p.dbId);
+      if (refused !== 0) return void ctx.sendNode(from, { traversePageReply: { traverseId: p.traverseId, records: [], done: true, errorCode: refused } });
+      const page = readLivePage(ctx, ctx.dbs.get(p.dbId)!, p.hasAfter ? Buffer.from(p.afterKey) : undefined);
       ctx.sendNode(from, { traversePageReply: { traverseId: p.traverseId, records: page.records, done: page.done, lastKey: page.lastKey ?? Buffer.alloc(0) } });
       return;
     }
@@ -144,6 +163,19 @@ function dispatch(core: DbdCore, from: number, generation: number, env: Envelope
       core.stats.inc('bad_requests');
       ctx.log.warn({ from, body }, 'node message of a type nodes do not send dropped');
   }
+}
+
+/**
+ * A traverse page is served only in the generation the traverse started in (the requester's
+ * header) and while not frozen for a recovery: a traverse spanning a recovery fails with
+ * ERR_WRONG_GENERATION rather than return a record twice or miss one (§2.3).
+ */
+function traversePageRefusal(core: DbdCore, generation: number, dbId: number): ErrorCode | 0 {
+  const { ctx } = core;
+  if (ctx.status.recoveryFreeze !== 0) return ErrorCode.ERR_WRONG_GENERATION;
+  if (generation !== ctx.vnn.generation) return ErrorCode.ERR_WRONG_GENERATION;
+  if (ctx.dbs.get(dbId) === undefined) return ErrorCode.ERR_UNKNOWN_DB;
+  return 0;
 }
 
 /** The record arrived here: serve the key's waiters (local first, then deferred calls). */

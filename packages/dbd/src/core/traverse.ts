@@ -1,6 +1,9 @@
 // Traverse (DESIGN §2.3): cluster-wide, each member sends pages of the live records it is
 // dmaster of (keyset pagination on the primary key), one page in flight or buffered per
 // member, so the client's pace bounds memory; local (cattdb) pages through this node's store.
+// A cluster-wide traverse belongs to the generation it started in: every page request carries
+// it (the node header), and a traverse that crosses a recovery fails with ERR_WRONG_GENERATION
+// instead of returning a record twice or missing one (the client may start it again).
 import { ErrorCode, traverseBatchBytesMax, type ctdbng } from '@ctdbng/protocol';
 import type { StoredRecord } from '@ctdbng/store';
 import type { Ctx } from './ctx.js';
@@ -21,9 +24,13 @@ interface TraverseState {
   clientId: string;
   db: DbState;
   local: boolean;
+  /** The generation a cluster-wide traverse started in. */
+  generation: number;
   members: MemberCursor[];
   /** The request id of the client's TraverseStart/Next waiting for a batch. */
   waiting: number | undefined;
+  /** Why the traverse failed while no request waited: the client's next TraverseNext gets it. */
+  failed: { code: ErrorCode; message: string } | undefined;
   lastActivityNs: number;
 }
 
@@ -64,9 +71,13 @@ export class Traverses {
       ctx.io.sendToClient(clientId, { requestId, error: { code: ErrorCode.ERR_BUSY, message: `${traversesMax} traverses are running` } });
       return;
     }
+    if (!local && (ctx.status.recoveryFreeze !== 0 || !ctx.status.joined || !ctx.isMember(ctx.pnn))) {
+      ctx.io.sendToClient(clientId, { requestId, error: { code: ErrorCode.ERR_FROZEN, message: 'this node is not serving records now (recovery, or not a member): traverse later' } });
+      return;
+    }
     const pnns = local ? [ctx.pnn] : ctx.vnn.pnns;
     const t: TraverseState = {
-      id: this.nextId++, clientId, db, local, waiting: requestId, lastActivityNs: ctx.io.nowNs(),
+      id: this.nextId++, clientId, db, local, generation: ctx.vnn.generation, waiting: requestId, failed: undefined, lastActivityNs: ctx.io.nowNs(),
       members: pnns.map((pnn) => ({ pnn, after: undefined, done: false, page: undefined, inflight: false })),
     };
     this.byId.set(t.id, t);
@@ -83,6 +94,7 @@ export class Traverses {
     }
     t.waiting = requestId;
     t.lastActivityNs = this.ctx.io.nowNs();
+    if (t.failed !== undefined) return this.fail(t, t.failed.code, t.failed.message);
     this.fill(t);
     this.serve(t);
   }
@@ -98,6 +110,10 @@ export class Traverses {
     const m = t?.members.find((x) => x.pnn === from);
     if (t === undefined || m === undefined || !m.inflight) return;
     m.inflight = false;
+    if (msg.errorCode !== 0) {
+      const why = msg.errorCode === ErrorCode.ERR_WRONG_GENERATION ? 'a recovery ran during the traverse' : `node ${from} refused a page`;
+      return this.fail(t, msg.errorCode, `traverse: ${why}; start it again`);
+    }
     m.page = msg.records;
     m.done = msg.done;
     m.after = msg.lastKey.length > 0 ? Buffer.from(msg.lastKey) : m.after;
@@ -120,13 +136,21 @@ export class Traverses {
   }
 
   private fail(t: TraverseState, code: ErrorCode, message: string): void {
-    if (t.waiting !== undefined) this.ctx.io.sendToClient(t.clientId, { requestId: t.waiting, error: { code, message } });
+    if (t.waiting === undefined) {
+      t.failed ??= { code, message };
+      return;
+    }
+    this.ctx.io.sendToClient(t.clientId, { requestId: t.waiting, error: { code, message } });
+    t.waiting = undefined;
     this.cancel(t.id);
   }
 
   /** Asks every member without a buffered page for its next one. */
   private fill(t: TraverseState): void {
     const { ctx } = this;
+    if (!t.local && (ctx.vnn.generation !== t.generation || ctx.status.recoveryFreeze !== 0)) {
+      return this.fail(t, ErrorCode.ERR_WRONG_GENERATION, 'traverse: a recovery ran during the traverse; start it again');
+    }
     for (const m of t.members) {
       if (m.done || m.page !== undefined || m.inflight) continue;
       if (m.pnn === ctx.pnn) {
@@ -153,7 +177,7 @@ export class Traverses {
 
   /** Answers the waiting client with one buffered page, or with done when nothing is left. */
   private serve(t: TraverseState): void {
-    if (t.waiting === undefined) return;
+    if (t.waiting === undefined || !this.byId.has(t.id)) return;
     const ready = t.members.find((m) => m.page !== undefined && m.page.length > 0);
     const finished = t.members.every((m) => m.done && (m.page === undefined || m.page.length === 0));
     if (ready === undefined && !finished) {

@@ -14,6 +14,7 @@ import { ClientSocket } from './client-socket.js';
 import { NodeLinks } from './node-links.js';
 import { Timers } from '@ctdbng/common';
 import { EventsPublisher } from './events-pub.js';
+import { NodeStateFile } from './node-state-file.js';
 import { Checkpointer } from './checkpointer.js';
 import { createRequire } from 'node:module';
 
@@ -47,7 +48,7 @@ function wipeVolatile(cfg: NodeConfig, incarnation: number, log: Logger): void {
     const file = DbFile.open(join(cfg.volatileDir, f), { dbId: fnv1a32String(name), name, persistent: false, pnn: cfg.pnn });
     try {
       file.wipe();
-      file.setMeta({ incarnation, lease_until_ns: 0, frozen: 0, valid: 0, generation: 0 });
+      file.setMeta({ incarnation, lease_until_ns: 0, frozen: 1, valid: 0, generation: 0 });
       file.checkpoint();
     } finally {
       file.close();
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
     openDb: (identity: DbIdentity) => DbFile.open(dbPath(cfg, identity.name), identity),
     randomU32: () => randomInt(1, 2 ** 32 - 1),
     publish: (event) => events?.publish(event),
+    nodeState: new NodeStateFile(cfg.stateDir, [cfg.volatileDir, cfg.persistentDir]),
   };
   const core = new DbdCore({ pnn: cfg.pnn, nodes: cfg.nodes, host: hostname(), tunables: cfg.tunables, log }, io);
 
@@ -103,8 +105,12 @@ async function main(): Promise<void> {
 
   wipeVolatile(cfg, core.ctx.incarnation, log);
   const faults = new FaultSwitch(faultsPath(cfg.runDir));
-  /** Fault injection (tests): a node told to fail recovery answers every step with an error. */
-  const failedStep = (env: Envelope): boolean => faults.get().failRecovery && recoverySteps.has(env.body ?? '');
+  /** Fault injection (tests): every recovery step, or one named step, is answered with an error. */
+  const failedStep = (env: Envelope): boolean => {
+    const f = faults.get();
+    const body = env.body ?? '';
+    return (f.failRecovery && recoverySteps.has(body)) || f.failStep === body;
+  };
   const handleControl = (clientId: string, env: Envelope, reply: (code: ErrorCode, message: string) => void): void => {
     if (failedStep(env)) return reply(ErrorCode.ERR_INTERNAL, 'recovery step failed (fault injection)');
     guarded(() => core.onClientRequest(clientId, env), reply);
@@ -120,8 +126,11 @@ async function main(): Promise<void> {
     // surely as one dropped on the wire: ask for a recovery (DESIGN §2.1.9), else a hand-over
     // lost here leaves the record's waiters waiting for ever.
     onMessage: (env) => guarded(() => core.onNodeMessage(env), (_code, message) => core.ctx.wantRecovery(`node message ${env.body ?? '?'} failed: ${message}`)),
-    onControl: (peer, env) =>
-      handleControl(`r:${peer}`, env, (code, message) => links?.reply(peer, { requestId: env.requestId, error: { code, message } })),
+    onControl: (peer, env) => {
+      const reply = (code: ErrorCode, message: string): void => links?.reply(peer, { requestId: env.requestId, error: { code, message } });
+      if (failedStep(env)) return reply(ErrorCode.ERR_INTERNAL, `${env.body ?? '?'} failed (fault injection)`);
+      guarded(() => core.onNodeControl(`r:${peer}`, env), reply);
+    },
     onBadFrame: () => core.stats.inc('bad_frames'),
     onLinkUp: (pnn) => guarded(() => core.onLinkUp(pnn)),
     onLinkDown: (pnn) => guarded(() => core.onLinkDown(pnn)),

@@ -8,7 +8,7 @@ import { SendQueue } from '@ctdbng/common';
 
 export interface NodeLinkHandlers {
   onMessage(env: Envelope): void;
-  /** A control without a node header: the leader's recoverd (replies go back to `peer`). */
+  /** A control without a node header: the leader's recoverd's (replies go back to `peer`). */
   onControl(peer: string, env: Envelope): void;
   onBadFrame(): void;
   onLinkUp(pnn: number): void;
@@ -74,7 +74,7 @@ export class NodeLinks {
 
   send(to: number, env: EnvelopeInit): void {
     // Fault injection: nothing goes to a node cut off from us (packages/common/src/faults.ts).
-    if (this.faults?.blocked(to)) return;
+    if (this.faults?.dropsTo(to)) return;
     const link = this.dealers.get(to);
     if (link === undefined) {
       this.log.error({ to }, 'message to a node without a link dropped');
@@ -106,7 +106,7 @@ export class NodeLinks {
         this.h.onControl(peer, dec.envelope);
         continue;
       }
-      if (this.faults?.blocked(dec.envelope.node.srcPnn ?? -1)) continue;
+      if (this.faults?.dropsFrom(dec.envelope.node.srcPnn ?? -1)) continue;
       this.h.onMessage(dec.envelope);
     }
   }

@@ -2,8 +2,8 @@
 // written to a temporary file, fsynced, renamed over the old one and the directory fsynced, so
 // a crash leaves either the old or the new vote and a restarted recoverd never votes twice.
 // An unreadable file stops recoverd: guessing could mean voting twice in a term.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileDurably } from '@ctdbng/common';
 import type { PersistedVote, VoteStore } from '../core/io.js';
 
 export class VoteFileError extends Error {
@@ -28,21 +28,6 @@ export class VoteFile implements VoteStore {
   }
 
   save(v: PersistedVote): void {
-    mkdirSync(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.tmp`;
-    const fd = openSync(tmp, 'w', 0o644);
-    try {
-      writeSync(fd, JSON.stringify({ term: v.term, votedFor: v.votedFor ?? null }) + '\n');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.path);
-    const dirFd = openSync(dirname(this.path), 'r');
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
+    writeFileDurably(this.path, JSON.stringify({ term: v.term, votedFor: v.votedFor ?? null }) + '\n');
   }
 }

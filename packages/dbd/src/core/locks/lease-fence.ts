@@ -1,7 +1,11 @@
-// Fencing of record service (DESIGN §2.2): dbd probes every member; once a majority of the
-// members of its generation (itself included) acked a probe, it may serve records — and so may
-// shared-access clients — until SharedAccessLease after the probe was *sent*. The lease is
-// written to each db's meta row, where shared-access clients check it.
+// Fencing of record service (DESIGN §2.2). dbd probes every node of the nodes file with a probe
+// stamped with its installed generation; once acks from a majority of the nodes file (itself
+// included) came back, it may serve records — and so may shared-access clients — until
+// SharedAccessLease after the probe was *sent*. A node acks only a probe of the generation it
+// installed itself, from a (PNN, incarnation) of that generation, and not while a recovery has
+// frozen it for a newer one; witnesses ack like members. Stop, ban, inactivity and a recovery
+// freeze drop the lease at once and forget the probes sent before. The lease is written to each
+// db's meta row, where shared-access clients check it.
 import type { Ctx } from '../ctx.js';
 
 /** Probes kept waiting for acks; older ones can no longer extend the lease anyway. */
@@ -9,9 +13,15 @@ const probesOutstandingMax = 8;
 
 export const probeTimerId = 'lease-probe';
 
+interface Probe {
+  sentNs: number;
+  generation: number;
+  acks: Set<number>;
+}
+
 export class LeaseFence {
   private nextProbeId = 1;
-  private readonly probes = new Map<number, { sentNs: number; generation: number; acks: Set<number> }>();
+  private readonly probes = new Map<number, Probe>();
 
   constructor(private readonly ctx: Ctx, private readonly onRenewed: (wasValid: boolean) => void) {}
 
@@ -19,34 +29,40 @@ export class LeaseFence {
     return Math.max(10, Math.floor(this.ctx.tunables.sharedAccessLeaseMs / 4));
   }
 
-  /** Timer tick: send a probe to every other member; alone in the vnnmap, renew at once. */
+  /** Whether this node may hold a lease at all: a member taken in, not frozen for any reason. */
+  private mayHoldLease(): boolean {
+    const { ctx } = this;
+    return ctx.vnn.generation !== 0 && ctx.status.joined && ctx.isMember(ctx.pnn) && !ctx.frozen();
+  }
+
+  /** Timer tick: a probe to every other node of the nodes file; alone a majority, renew at once. */
   tick(): void {
     const { ctx } = this;
     ctx.io.setTimer(probeTimerId, this.probeIntervalMs());
-    if (ctx.vnn.generation === 0 || !ctx.isMember(ctx.pnn)) return;
+    if (!this.mayHoldLease()) return;
     const id = this.nextProbeId++;
-    const sentNs = ctx.io.nowNs();
-    this.probes.set(id, { sentNs, generation: ctx.vnn.generation, acks: new Set() });
+    this.probes.set(id, { sentNs: ctx.io.nowNs(), generation: ctx.vnn.generation, acks: new Set([ctx.pnn]) });
     for (const old of this.probes.keys()) {
       if (this.probes.size <= probesOutstandingMax) break;
       this.probes.delete(old);
     }
-    const others = ctx.vnn.pnns.filter((p) => p !== ctx.pnn);
-    if (others.length === 0) {
-      this.check(id);
-      return;
-    }
-    for (const p of others) ctx.sendNode(p, { probe: { probeId: id } });
+    this.check(id);
+    for (const p of ctx.countedNodes()) if (p !== ctx.pnn) ctx.sendNode(p, { probe: { probeId: id } });
   }
 
-  /** Another node's probe: ack it only within the same generation. */
-  onProbe(from: number, generation: number, probeId: number): void {
-    if (generation !== 0 && generation === this.ctx.vnn.generation) this.ctx.sendNode(from, { probeAck: { probeId } });
+  /** Another node's probe (its header's generation and incarnation): ack it only as §2.2 says. */
+  onProbe(from: number, generation: number, incarnation: number, probeId: number): void {
+    const st = this.ctx.status;
+    if (generation === 0 || generation !== st.installedGeneration || generation !== this.ctx.vnn.generation) return;
+    // Frozen for a newer generation: no ack. Installed and waiting for the thaw: ack, as every
+    // participant installed it before any thaw (§5.3.3).
+    if (st.recoveryFreeze > st.installedGeneration || !st.isParticipant(from, incarnation)) return;
+    this.ctx.sendNode(from, { probeAck: { probeId } });
   }
 
-  onProbeAck(from: number, generation: number, probeId: number): void {
+  onProbeAck(from: number, generation: number, incarnation: number, probeId: number): void {
     const p = this.probes.get(probeId);
-    if (p === undefined || generation !== p.generation) return;
+    if (p === undefined || generation !== p.generation || !this.ctx.status.isParticipant(from, incarnation)) return;
     p.acks.add(from);
     this.check(probeId);
   }
@@ -54,9 +70,8 @@ export class LeaseFence {
   private check(probeId: number): void {
     const { ctx } = this;
     const p = this.probes.get(probeId)!;
-    if (p.generation !== ctx.vnn.generation) return;
-    const majority = Math.floor(ctx.vnn.pnns.length / 2) + 1;
-    if (p.acks.size + 1 < majority) return;
+    if (p.generation !== ctx.vnn.generation || !this.mayHoldLease()) return;
+    if (p.acks.size < ctx.majority()) return;
     this.probes.delete(probeId);
     const until = p.sentNs + ctx.tunables.sharedAccessLeaseMs * 1e6;
     if (until <= ctx.leaseUntilNs) return;
@@ -66,8 +81,11 @@ export class LeaseFence {
     this.onRenewed(wasValid);
   }
 
-  /** A new generation: the lease of the old one ends now (§5.3 thaws with a fresh one). */
-  reset(): void {
+  /**
+   * The lease ends now (a freeze, stop, ban, inactivity, a new generation): acks to probes sent
+   * before cannot renew it (§2.2).
+   */
+  drop(): void {
     this.probes.clear();
     this.ctx.leaseUntilNs = 0;
     for (const db of this.ctx.dbs.all()) db.file.setLease(0);

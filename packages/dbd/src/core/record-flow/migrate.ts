@@ -28,35 +28,49 @@ function headerOf(h: ctdbng.v1.IRecordHeader | null | undefined): RecordHeader {
   return { rsn: Number(h?.rsn ?? 0), dmaster: h?.dmaster ?? 0, flags: h?.flags ?? 0 };
 }
 
-/** At the lmaster: record who the new dmaster is and pass the record on. Returns true when we became dmaster. */
-export function onDmasterRequest(ctx: Ctx, db: DbState, from: number, msg: ctdbng.v1.DmasterRequest): boolean {
+/**
+ * A broken invariant of the record flow seen in a node message: counted and logged, the state
+ * left alone, a recovery asked for (it rebuilds every record from the copies that count, §5.3).
+ * Never an InvariantError: another node's state, not this process's, is wrong.
+ */
+export function brokenInvariant(ctx: Ctx, db: DbState, what: string, detail: Record<string, unknown>): void {
+  ctx.stats.inc('dmaster_mismatches');
+  ctx.log.error({ db: db.info.name, ...detail }, what);
+  ctx.wantRecovery(`${what} (db ${db.info.name})`);
+}
+
+/**
+ * At the lmaster: record who the new dmaster is and pass the record on. The sender must be the
+ * dmaster the lmaster recorded (§2.1.4): otherwise two nodes think they own the record, and
+ * nothing is applied. Returns 'dmaster' when we became dmaster.
+ */
+export function onDmasterRequest(ctx: Ctx, db: DbState, from: number, msg: ctdbng.v1.DmasterRequest): 'dmaster' | 'passed' | 'refused' {
   const key = Buffer.from(msg.key);
   const header = headerOf(msg.header);
   const rec = db.file.records.get(key);
-  if (rec !== undefined && rec.dmaster !== from) {
-    // §2.1.4 asks for a recovery here; until the recovery daemon exists it is logged and counted.
-    ctx.stats.inc('dmaster_mismatches');
-    ctx.log.warn({ db: db.info.name, from, recorded: rec.dmaster }, 'DmasterRequest from a node that is not the recorded dmaster');
+  if (rec === undefined || rec.dmaster !== from) {
+    brokenInvariant(ctx, db, 'DmasterRequest from a node that is not the recorded dmaster', { from, recorded: rec?.dmaster ?? null });
+    return 'refused';
   }
   if (msg.newDmaster === ctx.pnn) {
-    becomeDmaster(ctx, db, key, header, Buffer.from(msg.data));
-    return true;
+    return becomeDmaster(ctx, db, key, header, Buffer.from(msg.data)) ? 'dmaster' : 'refused';
   }
   db.file.tx(() => db.file.records.put(key, { rsn: header.rsn, dmaster: msg.newDmaster, flags: header.flags }, msg.data));
   ctx.sendNode(msg.newDmaster, { dmasterReply: { dbId: db.info.dbId, key, header: { ...header, dmaster: msg.newDmaster }, data: msg.data, callId: msg.callId } });
-  return false;
+  return 'passed';
 }
 
-/** At the new dmaster: store with rsn + 1, so this copy is strictly the newest (§2.1.5). */
-export function becomeDmaster(ctx: Ctx, db: DbState, key: Buffer, header: RecordHeader, data: Buffer): void {
+/**
+ * At the new dmaster: store with rsn + 1, so this copy is strictly the newest (§2.1.5). A local
+ * copy already at that rsn or above breaks the rule: nothing is stored, a recovery is asked
+ * for. Returns whether the record was stored.
+ */
+export function becomeDmaster(ctx: Ctx, db: DbState, key: Buffer, header: RecordHeader, data: Buffer): boolean {
   const stale = db.file.records.get(key);
-  let rsn = header.rsn + 1;
+  const rsn = header.rsn + 1;
   if (stale !== undefined && stale.rsn >= rsn) {
-    // The rsn rule is broken (a wiped lmaster re-created the key while copies lived elsewhere:
-    // the situation recovery repairs). Keep our copy strictly newest rather than go backwards.
-    ctx.stats.inc('dmaster_mismatches');
-    ctx.log.error({ db: db.info.name, staleRsn: stale.rsn, incomingRsn: header.rsn }, 'incoming record older than the local copy');
-    rsn = stale.rsn + 1;
+    brokenInvariant(ctx, db, 'incoming record not newer than the local copy', { staleRsn: stale.rsn, incomingRsn: header.rsn });
+    return false;
   }
   const flags = data.length > 0 ? header.flags | RecordFlags.MIGRATED_WITH_DATA : header.flags;
   db.file.tx(() => {
@@ -66,4 +80,5 @@ export function becomeDmaster(ctx: Ctx, db: DbState, key: Buffer, header: Record
   });
   if (data.length === 0) ctx.feedGrew(db.info.dbId);
   ctx.stats.inc('migrations_in');
+  return true;
 }

@@ -8,7 +8,7 @@ import type { Ctx } from '../ctx.js';
 import type { DbState } from '../databases.js';
 import { releaseIfIdle, type CallWaiter, type KeyState, type LocalWaiter } from './key-state.js';
 import { clientHolder, migrationHolder, takeLock, type TakeResult } from '../locks/record-lock.js';
-import { migrateOut } from './migrate.js';
+import { brokenInvariant, migrateOut } from './migrate.js';
 
 export interface FlowHooks {
   /** Keys waiting for the lease (§2.2) to be renewed. */
@@ -107,14 +107,14 @@ function serveElsewhere(ctx: Ctx, db: DbState, ks: KeyState, head: LocalWaiter |
   }
   if (ks.inflight !== undefined) {
     // A hand-over to us is in flight: wait for it, unless our call itself came back to us.
-    if (lmaster === ctx.pnn) passBouncedCall(ctx, ks, rec!);
+    if (lmaster === ctx.pnn) passBouncedCall(ctx, db, ks, rec!);
     return false;
   }
   if (head.kind === 'call') {
     ks.waiters.shift();
     if (head.call.origin === ctx.pnn) return true; // our own stale call: the local waiters start a new one
-    const to = lmaster === ctx.pnn ? rec!.dmaster : lmaster;
-    redirect(ctx, head, to);
+    if (lmaster !== ctx.pnn) redirect(ctx, head, lmaster);
+    else redirectFromLmaster(ctx, db, head, rec!);
     return true;
   }
   startCall(ctx, db, ks, callTarget(ctx, lmaster, rec));
@@ -127,11 +127,20 @@ function serveElsewhere(ctx: Ctx, db: DbState, ks: KeyState, head: LocalWaiter |
  * behind our local waiters (who wait for this very call) it would wait for itself for ever, so
  * send it on to the dmaster we have recorded now. (Found by the cluster harness: test/record-flow.)
  */
-function passBouncedCall(ctx: Ctx, ks: KeyState, rec: StoredRecord): void {
+function passBouncedCall(ctx: Ctx, db: DbState, ks: KeyState, rec: StoredRecord): void {
   const i = ks.waiters.findIndex((w) => w.kind === 'call' && w.call.origin === ctx.pnn && w.call.callId === ks.inflight!.callId);
   if (i < 0) return;
   const w = ks.waiters.splice(i, 1)[0] as CallWaiter;
   ks.inflight!.to = rec.dmaster;
+  redirectFromLmaster(ctx, db, w, rec);
+}
+
+/** The lmaster sends a call on to the dmaster it recorded, unless the call came back unchanged (§2.1.9). */
+function redirectFromLmaster(ctx: Ctx, db: DbState, w: CallWaiter, rec: StoredRecord): void {
+  if (ctx.redirects.bouncedBack(w.call.origin, Number(w.call.callId), rec)) {
+    brokenInvariant(ctx, db, 'call redirected back to the lmaster at an unchanged rsn: a lost hand-over', { origin: w.call.origin, rsn: rec.rsn, dmaster: rec.dmaster });
+    return;
+  }
   redirect(ctx, w, rec.dmaster);
 }
 

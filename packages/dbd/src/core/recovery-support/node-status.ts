@@ -1,13 +1,32 @@
-// What this node is (DESIGN §5): frozen for a recovery, inactive (no majority), stopped, banned;
-// the highest leader term seen (a lower one is refused), recovery requests, the leader.
+// What this node is (DESIGN §5): the generation it installed and the one a recovery froze it
+// for, whether this incarnation has been taken in, inactive (no majority), stopped, banned; the
+// highest leader term seen (a lower one is refused), recovery requests, the leader.
+// installedGeneration, highestTerm, frozenFor and amnesiac are kept in the node state file
+// (io.nodeState) and written before any reply that depends on them (§5.4).
 import { ErrorCode, type EnvelopeInit } from '@ctdbng/protocol';
+import type { NodeStateRecord } from '../io.js';
 
 export class NodeStatus {
-  /** Recovery controls with a lower term come from a deposed leader (§5.1). */
+  /** Recovery controls with a lower term come from a deposed leader (§5.1). Persisted. */
   highestTerm = 0;
-  frozen = false;
-  /** The generation the freeze was for; record messages of any other generation are dropped. */
-  freezeGeneration = 0;
+  /** The generation installed on this node, in this or an earlier incarnation. Persisted. */
+  installedGeneration = 0;
+  /** The last generation a recovery froze this node for (0 after its thaw). Persisted. */
+  frozenFor = 0;
+  /** The state file was lost: this node counts toward no quorum until it installs a generation. Persisted. */
+  amnesiac = false;
+  /**
+   * The generation a recovery froze this incarnation for (0 = none): push, install and thaw
+   * are accepted only for it, and record messages of any other generation are dropped.
+   */
+  recoveryFreeze = 0;
+  /**
+   * This incarnation was taken in by a recovery (installed and thawed). A dbd starts as a
+   * stranger, and a stop, ban or inactivity makes it one again until the next recovery.
+   */
+  joined = false;
+  /** (pnn → incarnation) of every participant of the installed generation, this incarnation. */
+  participants = new Map<number, number>();
   inactive = false;
   stopped = false;
   bannedUntilNs = 0;
@@ -18,8 +37,24 @@ export class NodeStatus {
   /** Host monotonic time of the last thaw (0: none yet). */
   lastRecoveryEndNs = 0;
 
+  restore(s: NodeStateRecord): void {
+    this.highestTerm = s.highestTerm;
+    this.installedGeneration = s.installedGeneration;
+    this.frozenFor = s.frozenFor;
+    this.amnesiac = s.amnesiac;
+  }
+
+  persisted(): NodeStateRecord {
+    return { installedGeneration: this.installedGeneration, highestTerm: this.highestTerm, frozenFor: this.frozenFor, amnesiac: this.amnesiac };
+  }
+
   banned(nowNs: number): boolean {
     return this.bannedUntilNs > nowNs;
+  }
+
+  /** Frozen for records: nothing is served, shared access falls back (meta.frozen). */
+  frozen(nowNs: number): boolean {
+    return !this.joined || this.recoveryFreeze !== 0 || this.stopped || this.inactive || this.banned(nowNs);
   }
 
   /** The error for a record operation on a node that does not serve records now, if any. */
@@ -30,12 +65,8 @@ export class NodeStatus {
     return undefined;
   }
 
-  /** Accepts a recovery control's term (raising the highest seen) or returns the refusal. */
-  acceptTerm(term: number): EnvelopeInit | undefined {
-    if (term < this.highestTerm) {
-      return { error: { code: ErrorCode.ERR_STALE_TERM, message: `term ${term} is older than ${this.highestTerm}` } };
-    }
-    this.highestTerm = term;
-    return undefined;
+  /** A participant of the installed generation, in the incarnation that took part. */
+  isParticipant(pnn: number, incarnation: number): boolean {
+    return this.participants.get(pnn) === incarnation;
   }
 }

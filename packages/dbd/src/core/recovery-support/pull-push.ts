@@ -1,7 +1,8 @@
 // Pull and push of a db for recovery (DESIGN §5.3.2). Pull: pages of every record with headers
 // (stale copies and tombstones too) plus the copy's validity (§5.4). Push: wipe, batches and
-// the meta update in one SQLite transaction (DbFile.beginPush/commitPush), so a failed push
-// leaves the old contents.
+// the meta update (copy generation; valid for a member, not for a witness) in one SQLite
+// transaction (DbFile.beginPush/commitPush), so a failed push leaves the old contents. Both are
+// accepted only for the generation a recovery froze this incarnation for.
 import { ErrorCode, frameBytesMax, type EnvelopeInit, type BodyOf } from '@ctdbng/protocol';
 import type { StoredRecord } from '@ctdbng/store';
 import type { Ctx } from '../ctx.js';
@@ -20,7 +21,16 @@ function unknownDb(dbId: number): EnvelopeInit {
   return { error: { code: ErrorCode.ERR_UNKNOWN_DB, message: `no db with id 0x${dbId.toString(16)} is attached` } };
 }
 
+/** The refusal of a recovery step for `generation` unless this incarnation is frozen for it. */
+export function notFrozenFor(ctx: Ctx, generation: number): EnvelopeInit | undefined {
+  const frozenFor = ctx.status.recoveryFreeze;
+  if (generation !== 0 && frozenFor === generation) return undefined;
+  return { error: { code: ErrorCode.ERR_WRONG_GENERATION, message: `not frozen for generation ${generation} (frozen for ${frozenFor})` } };
+}
+
 export function pullPage(ctx: Ctx, msg: BodyOf<'pullDb'>, reply: Reply): void {
+  const refused = notFrozenFor(ctx, msg.generation);
+  if (refused !== undefined) return reply(refused);
   const db = ctx.dbs.get(msg.dbId);
   if (db === undefined) return reply(unknownDb(msg.dbId));
   const limit = Math.max(1, Math.min(msg.recordsMax || pullRecordsMax, pullRecordsMax));
@@ -45,11 +55,13 @@ export function pullPage(ctx: Ctx, msg: BodyOf<'pullDb'>, reply: Reply): void {
 }
 
 export class Pushes {
-  private readonly open = new Map<number, { db: DbState; bumpRsn: boolean }>();
+  private readonly open = new Map<number, { db: DbState; generation: number; member: boolean }>();
 
   constructor(private readonly ctx: Ctx, private readonly attach: ClusterAttach) {}
 
   start(msg: BodyOf<'pushDbStart'>, reply: Reply): void {
+    const refused = notFrozenFor(this.ctx, msg.generation);
+    if (refused !== undefined) return reply(refused);
     let db = this.ctx.dbs.get(msg.dbId);
     if (db === undefined) {
       const res = this.attach.local(msg.name, msg.persistent);
@@ -61,16 +73,16 @@ export class Pushes {
     for (const [id, p] of this.open) if (p.db === db) this.abort(id);
     if (this.open.size >= pushesMax) return reply({ error: { code: ErrorCode.ERR_BUSY, message: 'too many open pushes' } });
     db.file.beginPush();
-    this.open.set(Number(msg.pushId), { db, bumpRsn: msg.bumpRsn });
+    this.open.set(Number(msg.pushId), { db, generation: msg.generation, member: msg.member });
     reply({ ok: {} });
   }
 
   batch(msg: BodyOf<'pushDbBatch'>, reply: Reply): void {
     const p = this.open.get(Number(msg.pushId));
     if (p === undefined) return reply({ error: { code: ErrorCode.ERR_NOT_FOUND, message: `no open push ${msg.pushId}` } });
+    if (!p.member && msg.records.length > 0) return reply({ error: { code: ErrorCode.ERR_INVALID_ARGUMENT, message: 'a witness holds no records' } });
     p.db.file.pushRecords(
       msg.records.map((r) => ({ key: r.key ?? Buffer.alloc(0), rsn: Number(r.header?.rsn ?? 0), dmaster: r.header?.dmaster ?? 0, flags: r.header?.flags ?? 0, data: r.data ?? Buffer.alloc(0) })),
-      p.bumpRsn,
     );
     reply({ ok: {} });
   }
@@ -79,8 +91,13 @@ export class Pushes {
     const id = Number(msg.pushId);
     const p = this.open.get(id);
     if (p === undefined) return reply({ error: { code: ErrorCode.ERR_NOT_FOUND, message: `no open push ${msg.pushId}` } });
+    const refused = notFrozenFor(this.ctx, msg.generation) ?? (msg.generation === p.generation ? undefined : notFrozenFor(this.ctx, 0));
+    if (refused !== undefined) {
+      this.abort(id);
+      return reply(refused);
+    }
     this.open.delete(id);
-    p.db.file.commitPush(msg.generation);
+    p.db.file.commitPush(msg.generation, p.member);
     // The per-key flow state described the old contents.
     for (const ks of p.db.keys.values()) ks.inflight = undefined;
     this.ctx.log.info({ db: p.db.info.name, records: p.db.file.records.count(), generation: msg.generation }, 'db pushed');

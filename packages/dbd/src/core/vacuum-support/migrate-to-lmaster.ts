@@ -7,7 +7,7 @@ import { newLockToken } from '@ctdbng/store';
 import type { Ctx } from '../ctx.js';
 import type { DbState } from '../databases.js';
 import { migrationHolder } from '../locks/record-lock.js';
-import { becomeDmaster } from '../record-flow/migrate.js';
+import { becomeDmaster, brokenInvariant } from '../record-flow/migrate.js';
 
 type Reply = (body: EnvelopeInit) => void;
 
@@ -53,12 +53,10 @@ export function onVacuumFetch(ctx: Ctx, db: DbState, from: number, m: BodyOf<'va
   for (const r of m.records) {
     const key = Buffer.from(r.key ?? Buffer.alloc(0));
     const local = db.file.records.get(key);
-    if (local !== undefined && local.dmaster !== from) {
-      ctx.stats.inc('dmaster_mismatches');
-      ctx.log.warn({ db: db.info.name, from, recorded: local.dmaster }, 'VacuumFetch from a node that is not the recorded dmaster');
+    if (local === undefined || local.dmaster !== from) {
+      brokenInvariant(ctx, db, 'VacuumFetch from a node that is not the recorded dmaster', { from, recorded: local?.dmaster ?? null });
       continue;
     }
-    becomeDmaster(ctx, db, key, { rsn: Number(r.header?.rsn ?? 0), dmaster: ctx.pnn, flags: r.header?.flags ?? 0 }, Buffer.from(r.data ?? Buffer.alloc(0)));
-    arrived(key);
+    if (becomeDmaster(ctx, db, key, { rsn: Number(r.header?.rsn ?? 0), dmaster: ctx.pnn, flags: r.header?.flags ?? 0 }, Buffer.from(r.data ?? Buffer.alloc(0)))) arrived(key);
   }
 }

@@ -38,5 +38,5 @@ export function vacuumPlan(ctx: Ctx, m: BodyOf<'vacuumPlan'>, reply: Reply): voi
     else if (neverLeft(rec)) routes.push(Route.VACUUM_ROUTE_LOCAL_PURGE);
     else routes.push(Route.VACUUM_ROUTE_CLUSTER);
   }
-  reply({ vacuumPlanReply: { routes, rsns, generation: ctx.vnn.generation, frozen: ctx.status.frozen, vnnmap: ctx.vnn.pnns } });
+  reply({ vacuumPlanReply: { routes, rsns, generation: ctx.vnn.generation, frozen: ctx.frozen(), vnnmap: ctx.vnn.pnns } });
 }

@@ -1,11 +1,16 @@
 // The lmaster's two cluster phases (DESIGN §4.3), batched per node and sent to every member:
 // STORE_TOMBSTONE (each node replaces its copy by an exact copy of the lmaster's tombstone) and
 // TRY_DELETE (each node removes that tombstone). A batch while frozen or of another generation
-// is refused whole; a member that does not answer in ControlTimeout is UNREACHABLE.
+// is refused whole; a member that does not answer in ControlTimeout is UNREACHABLE. Answers that
+// break an invariant — IS_LMASTER (the nodes disagree about the vnnmap), IS_DMASTER or NEWER
+// while this node is still the tombstone's dmaster — ask for a recovery (§4.3); vacuumd keeps
+// such items and re-plans them after it.
 import { ErrorCode, ctdbng, type BodyOf, type EnvelopeInit } from '@ctdbng/protocol';
 import { lmasterOf } from '@ctdbng/common';
 import { RecordFlags } from '@ctdbng/store';
 import type { Ctx } from '../ctx.js';
+import type { DbState } from '../databases.js';
+import { brokenInvariant } from '../record-flow/migrate.js';
 
 const Result = ctdbng.v1.VacuumResult;
 const Phase = ctdbng.v1.VacuumPhase;
@@ -14,6 +19,8 @@ type NodeResults = { pnn: number; results: ctdbng.v1.VacuumResult[]; refusedCode
 
 interface PendingRemote {
   reply: Reply;
+  db: DbState;
+  keys: ctdbng.v1.IVacuumKey[];
   keyCount: number;
   waiting: Set<number>;
   nodes: NodeResults[];
@@ -39,7 +46,7 @@ export class VacuumRemotes {
     if (this.pending.size >= remoteBatchesMax) return reply({ error: { code: ErrorCode.ERR_BUSY, message: 'too many vacuum batches in flight' } });
     const others = ctx.vnn.pnns.filter((p) => p !== ctx.pnn);
     const id = this.nextId++;
-    const p: PendingRemote = { reply, keyCount: m.keys.length, waiting: new Set(), nodes: [] };
+    const p: PendingRemote = { reply, db, keys: m.keys, keyCount: m.keys.length, waiting: new Set(), nodes: [] };
     for (const pnn of others) {
       if (!ctx.linksUp.has(pnn)) {
         p.nodes.push(unreachable(pnn, m.keys.length, ErrorCode.ERR_NODE_UNREACHABLE));
@@ -58,6 +65,7 @@ export class VacuumRemotes {
     const p = this.pending.get(id);
     if (p === undefined || !p.waiting.delete(from)) return;
     p.nodes.push({ pnn: from, results: [...m.results], refusedCode: m.refusedCode });
+    this.checkAnswers(p, from, m.results);
     if (p.waiting.size === 0) this.finish(id, p);
   }
 
@@ -67,6 +75,23 @@ export class VacuumRemotes {
     for (const pnn of p.waiting) p.nodes.push(unreachable(pnn, p.keyCount, ErrorCode.ERR_TIMEOUT));
     p.waiting.clear();
     this.finish(id, p);
+  }
+
+  /** A member's per-key answers against what this node (lmaster, dmaster of each tombstone) holds. */
+  private checkAnswers(p: PendingRemote, from: number, results: readonly ctdbng.v1.VacuumResult[]): void {
+    const { ctx } = this;
+    results.forEach((r, i) => {
+      if (r === Result.VACUUM_RESULT_IS_LMASTER) {
+        brokenInvariant(ctx, p.db, 'a member says it is lmaster of a key this node is lmaster of: the vnnmaps differ', { from });
+        return;
+      }
+      if (r !== Result.VACUUM_RESULT_IS_DMASTER && r !== Result.VACUUM_RESULT_NEWER) return;
+      const key = p.keys[i]?.key ?? Buffer.alloc(0);
+      const rec = p.db.file.records.get(key);
+      if (rec !== undefined && rec.dmaster === ctx.pnn) {
+        brokenInvariant(ctx, p.db, `a member answered ${Result[r]} for a record this node is still dmaster of`, { from, rsn: rec.rsn });
+      }
+    });
   }
 
   private finish(id: number, p: PendingRemote): void {
@@ -86,7 +111,7 @@ export function onVacuumBatch(ctx: Ctx, from: number, generation: number, m: Bod
     ctx.sendNode(from, { vacuumBatchReply: { batchId: m.batchId, results, refusedCode } });
   const db = ctx.dbs.get(m.dbId);
   if (db === undefined) return answer([], ErrorCode.ERR_UNKNOWN_DB);
-  if (ctx.status.frozen) return answer([], ErrorCode.ERR_FROZEN);
+  if (ctx.frozen()) return answer([], ErrorCode.ERR_FROZEN);
   if (generation !== ctx.vnn.generation) return answer([], ErrorCode.ERR_WRONG_GENERATION);
   const store = m.phase === Phase.VACUUM_PHASE_STORE_TOMBSTONE;
   const results = db.file.tx(() =>
