@@ -47,7 +47,7 @@ export type DbMapEntry = DbInfo;
 export type TunableInfo = ClientTunableInfo;
 
 /** What the CLI reads of a node's GetNodeState (the client's NodeState has more). */
-export type NodeStateView = Pick<NodeState, 'pnn' | 'generation' | 'vnnmap' | 'stopped' | 'banned' | 'banRemainingSeconds' | 'inactive' | 'frozen' | 'leader' | 'lastRecoveryMs' | 'recoveryStartedUnixMs'>;
+export type NodeStateView = Pick<NodeState, 'pnn' | 'generation' | 'vnnmap' | 'stopped' | 'banned' | 'banRemainingSeconds' | 'inactive' | 'frozen' | 'leader' | 'lastRecoveryMs' | 'recoveryStartedUnixMs' | 'witness' | 'quorum'>;
 
 export type NodeFlagsChange = ClientNodeFlagsChange;
 
@@ -60,7 +60,6 @@ export interface CliClient {
   getPnn(o?: NodeOpts): Promise<number>;
   getNodeMap(o?: NodeOpts): Promise<{ pnn: number; nodes: NodeMapEntry[] }>;
   getVnnMap(o?: NodeOpts): Promise<{ generation: number; pnns: number[] }>;
-  setVnnMap(map: { generation: number; pnns: number[] }, o?: NodeOpts): Promise<unknown>;
   getTunable(name: string, o?: NodeOpts): Promise<number>;
   setTunable(name: string, value: number, o?: NodeOpts): Promise<unknown>;
   listTunables(o?: NodeOpts): Promise<TunableInfo[]>;

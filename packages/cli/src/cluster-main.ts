@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { LogLevel } from '@ctdbng/common';
 import { oneLine } from './cli/program.js';
-import { ClusterError, down, heal, killDaemon, notReadyReport, partition, up, type UpResult } from './cluster/cluster.js';
+import { ClusterError, down, fault, heal, killDaemon, notReadyReport, partition, up, type UpResult } from './cluster/cluster.js';
 import { DAEMONS } from './cluster/daemons.js';
 import { clusterBase, nodeAddress, nodeDir, parseTunablesSpec, tunablesFileText } from './cluster/layout.js';
 import { NodeNotReadyError, tailLines } from './cluster/readiness.js';
@@ -127,7 +127,29 @@ function program(): Command {
     .description('lift every cut made by partition')
     .option('--base <dir>', 'cluster directory')
     .action((flags: { base?: string }) => heal(clusterBase(flags.base)));
+  p.command('fault')
+    .description("set node PNN's fault switches (run/faults.json): a failing recovery step, a one-way cut, a vacuumd pause")
+    .argument('<pnn>', 'node', intArg('a PNN', 0, 253))
+    .option('--fail-step <name>', 'dbd answers this recovery control with ERR_INTERNAL (freeze, pullDb, pushDbStart, pushDbBatch, pushDbCommit, installGeneration, thaw)')
+    .option('--one-way-out <pnns>', "drop this node's node messages to these nodes (comma-separated)", pnnList)
+    .option('--one-way-in <pnns>', 'drop the node messages this node receives from these nodes (comma-separated)', pnnList)
+    .option('--pause-after <phase>', 'vacuumd stops after this phase (storeTombstone, tryDelete) until the switches change')
+    .option('--clear', "remove every switch of the node but partition's", false)
+    .option('--base <dir>', 'cluster directory')
+    .action((pnn: number, flags: { failStep?: string; oneWayOut?: number[]; oneWayIn?: number[]; pauseAfter?: string; clear: boolean; base?: string }) => {
+      const { base, ...change } = flags;
+      if (!change.clear && change.failStep === undefined && change.oneWayOut === undefined && change.oneWayIn === undefined && change.pauseAfter === undefined) {
+        throw new ClusterError('fault: give --fail-step, --one-way-out, --one-way-in, --pause-after or --clear');
+      }
+      fault(clusterBase(base), pnn, change);
+    });
   return p;
+}
+
+function pnnList(v: string): number[] {
+  const out = v.split(',').filter((x) => x !== '').map((x) => intArg('a PNN', 0, 253)(x));
+  if (out.length === 0) throw new InvalidArgumentError('expected PNNs, comma-separated');
+  return out;
 }
 
 async function main(): Promise<number> {

@@ -26,7 +26,7 @@ describe('ctdbng --json documents', () => {
     const r = await run(['status', '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toEqual({
-      pnn: 0, generation: 77, leader: null, vnnmap: [0, 1, 2],
+      pnn: 0, generation: 77, leader: null, vnnmap: [0, 1, 2], quorum: true,
       nodes: [0, 1, 2].map((p) => ({ pnn: p, address: `127.0.0.${p + 1}`, flags: ['OK'] })),
     });
     expect(r.out.trim().split('\n')).toHaveLength(1);

@@ -66,7 +66,7 @@ export function fakeClient(seed: FakeSeed): FakeClient {
   const states = new Map(nodes.map((n) => [n.pnn, {
     pnn: n.pnn, generation: seed.generation ?? 77, vnnmap: seed.vnnmap ?? [0, 1, 2], stopped: false, banned: false,
     banRemainingSeconds: 0, inactive: false, frozen: false, leader: seed.leader ?? null, lastRecoveryMs: 12, recoveryStartedUnixMs: 0,
-    ...seed.states?.[n.pnn],
+    witness: false, quorum: true, ...seed.states?.[n.pnn],
   }]));
   // A requested recovery: frozen at once, a new generation on every active node after some calls.
   let recoveryCallsLeft: number | undefined;
@@ -92,7 +92,6 @@ export function fakeClient(seed: FakeSeed): FakeClient {
     getPnn: async (o) => at('getPnn', o),
     getNodeMap: async (o) => ({ pnn: at('getNodeMap', o), nodes }),
     getVnnMap: async (o) => (at('getVnnMap', o), { generation: seed.generation ?? 77, pnns: seed.vnnmap ?? [0, 1, 2] }),
-    setVnnMap: async (_m, o) => void at('setVnnMap', o),
     getTunable: async (name, o) => (at('getTunable', o), seed.tunables?.[name] ?? 5),
     setTunable: async (_n, _v, o) => void at('setTunable', o),
     listTunables: async (o) => (at('listTunables', o), Object.entries(seed.tunables ?? {}).map(([name, value]) => ({ name, value, unit: 's', doc: 'd', defaultValue: value }))),

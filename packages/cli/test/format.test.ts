@@ -54,10 +54,10 @@ describe('records', () => {
 });
 
 describe('nodes', () => {
-  const view = { pnn: 0, nodes, vnnmap: { generation: 1234, pnns: [0, 2] }, leader: null, frozen: false };
+  const view = { pnn: 0, nodes, vnnmap: { generation: 1234, pnns: [0, 2] }, leader: null, frozen: false, quorum: true };
   test('status JSON has exactly the documented shape', () => {
     expect(statusJson(view)).toEqual({
-      pnn: 0, generation: 1234, leader: null, vnnmap: [0, 2],
+      pnn: 0, generation: 1234, leader: null, vnnmap: [0, 2], quorum: true,
       nodes: [
         { pnn: 0, address: '127.0.0.1', flags: ['OK'] },
         { pnn: 1, address: '127.0.0.2', flags: ['DISCONNECTED', 'INACTIVE'] },
@@ -79,6 +79,12 @@ describe('nodes', () => {
       'Leader:UNKNOWN',
       '',
     ].join('\n'));
+  });
+  test('status says "no quorum" when the node reaches no majority of the nodes file (and "quorum": false in JSON)', () => {
+    expect(statusText({ ...view, quorum: false })).toMatch(/\nLeader:UNKNOWN\nno quorum: [^\n]*\n$/);
+    expect(statusJson({ ...view, quorum: false }).quorum).toBe(false);
+    // A generation past 2^53 is a string in JSON (DESIGN §10).
+    expect(statusJson({ ...view, vnnmap: { generation: 2 ** 53 + 2, pnns: [0] } }).generation).toBe(String(2 ** 53 + 2));
   });
   test('status text skips deleted nodes and counts them', () => {
     const t = statusText({ ...view, nodes: [...nodes, { pnn: 3, address: '', flags: ['DELETED'] }] });

@@ -71,7 +71,7 @@ describe('readiness', () => {
   const ready = {
     pnn: 1, incarnation: 7, generation: 9, vnnmap: [2, 0, 1], stopped: false, banned: false, banRemainingSeconds: 0,
     inactive: false, frozen: false, linksUp: [0, 2], recoveryRequests: 0, dbIds: [], dbNames: [], highestTerm: 3,
-    leader: 0, lastRecoveryMs: 12, recoveryStartedUnixMs: 0,
+    leader: 0, lastRecoveryMs: 12, recoveryStartedUnixMs: 0, witness: false, amnesiac: false, quorum: true, joined: true,
   };
 
   test('members are the PNNs of lines that are not deleted', () => {
@@ -95,6 +95,6 @@ describe('daemon table', () => {
   });
 
   test("each daemon's bin is found through the workspace's node_modules and package.json bin", () => {
-    for (const d of DAEMONS) expect(daemonBinPath(d)).toMatch(new RegExp(`node_modules/@ctdbng/${d.name}/dist/shell/main\\.js$`));
+    for (const d of DAEMONS) expect(daemonBinPath(d)).toMatch(new RegExp(`node_modules/@ctdbng/${d.name}/bin/ctdbng-${d.name}\\.js$`));
   });
 });

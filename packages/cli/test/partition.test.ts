@@ -4,8 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { parseFaults } from '@ctdbng/common';
-import { heal, partition } from '../src/cluster/cluster.js';
+import { noFaults, parseFaults } from '@ctdbng/common';
+import { fault, heal, partition } from '../src/cluster/cluster.js';
 import { PartitionError } from '../src/cluster/partition.js';
 
 const bases: string[] = [];
@@ -35,10 +35,26 @@ test('heal removes the cut, and a file with nothing else switched on', () => {
   const base = clusterDirs(3);
   writeFileSync(faultsOf(base, 2), '{"failRecovery":true}\n');
   partition(base, 0);
-  expect(parseFaults(readFileSync(faultsOf(base, 2), 'utf8'))).toEqual({ blockedPeers: new Set([0]), failRecovery: true });
+  expect(parseFaults(readFileSync(faultsOf(base, 2), 'utf8'))).toEqual({ ...noFaults, blockedPeers: new Set([0]), failRecovery: true });
   heal(base);
   expect([existsSync(faultsOf(base, 0)), existsSync(faultsOf(base, 1))]).toEqual([false, false]);
-  expect(parseFaults(readFileSync(faultsOf(base, 2), 'utf8'))).toEqual({ blockedPeers: new Set(), failRecovery: true });
+  expect(parseFaults(readFileSync(faultsOf(base, 2), 'utf8'))).toEqual({ ...noFaults, blockedPeers: new Set(), failRecovery: true });
+});
+
+test('fault sets a failing recovery step, a one-way cut and a vacuumd pause on one node; --clear keeps only the partition', () => {
+  const base = clusterDirs(3);
+  partition(base, 2);
+  fault(base, 2, { failStep: 'installGeneration', oneWayOut: [0, 1] });
+  fault(base, 2, { pauseAfter: 'storeTombstone' });
+  expect(parseFaults(readFileSync(faultsOf(base, 2), 'utf8'))).toEqual({
+    ...noFaults, blockedPeers: new Set([0, 1]), failStep: 'installGeneration', dropTo: new Set([0, 1]), pauseAfter: 'storeTombstone',
+  });
+  fault(base, 2, { clear: true });
+  expect(parseFaults(readFileSync(faultsOf(base, 2), 'utf8'))).toEqual({ ...noFaults, blockedPeers: new Set([0, 1]) });
+  heal(base);
+  expect(existsSync(faultsOf(base, 2))).toBe(false);
+  expect(() => fault(base, 2, { failStep: 'frobnicate' })).toThrow(/expected one of freeze/);
+  expect(() => fault(base, 2, { oneWayOut: [2] })).toThrow(PartitionError);
 });
 
 test('partition of a node the cluster does not have is refused', () => {

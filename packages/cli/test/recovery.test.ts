@@ -19,7 +19,7 @@ async function run(argv: string[], seed: FakeSeed = {}) {
 
 const state = (o: Partial<Parameters<typeof nodeBits>[0] & object> = {}) => ({
   pnn: 0, generation: 1, vnnmap: [0], stopped: false, banned: false, banRemainingSeconds: 0, inactive: false,
-  frozen: false, leader: 0, lastRecoveryMs: 0, recoveryStartedUnixMs: 0, ...o,
+  frozen: false, leader: 0, lastRecoveryMs: 0, recoveryStartedUnixMs: 0, witness: false, quorum: true, ...o,
 });
 
 describe('node flags', () => {
@@ -65,7 +65,7 @@ describe('status', () => {
   test('status --json is exactly the documented shape with flag arrays', async () => {
     const r = await run(['status', '--json'], seed);
     expect(JSON.parse(r.out)).toEqual({
-      pnn: 0, generation: 77, leader: 1, vnnmap: [0, 1, 2],
+      pnn: 0, generation: 77, leader: 1, vnnmap: [0, 1, 2], quorum: true,
       nodes: [
         { pnn: 0, address: '127.0.0.1', flags: ['OK'] },
         { pnn: 1, address: '127.0.0.2', flags: ['STOPPED', 'INACTIVE'] },
@@ -102,7 +102,7 @@ describe('nodestatus', () => {
   test('nodestatus PNN --json lists only that node and keeps the exit status', async () => {
     const r = await run(['--json', 'nodestatus', '2'], { failingPnns: [2] });
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.out)).toEqual({ pnn: 0, generation: 77, leader: null, vnnmap: [0, 1, 2], nodes: [{ pnn: 2, address: '127.0.0.3', flags: ['DISCONNECTED', 'INACTIVE'] }] });
+    expect(JSON.parse(r.out)).toEqual({ pnn: 0, generation: 77, leader: null, vnnmap: [0, 1, 2], quorum: true, nodes: [{ pnn: 2, address: '127.0.0.3', flags: ['DISCONNECTED', 'INACTIVE'] }] });
   });
 
   test('nodestatus of a bad argument is a usage error, of a missing node a failure', async () => {

@@ -159,10 +159,6 @@ export class Client {
     return { generation: reply.generation, pnns: [...reply.pnns] };
   }
 
-  async setVnnMap(v: { generation: number; pnns: number[] }, o: NodeOptions = {}): Promise<void> {
-    await this.conn.request({ setVnnMap: { vnnmap: { generation: v.generation, pnns: v.pnns } } }, 'ok', nodeRequest(o));
-  }
-
   async getTunable(name: string, o: NodeOptions = {}): Promise<number> {
     return (await this.conn.request({ getTunable: { name } }, 'tunableValue', nodeRequest(o))).value;
   }

@@ -31,13 +31,21 @@ export interface NodeState {
   lastRecoveryMs: number;
   /** When the last recovery started (Unix ms); 0 when dbd does not know. */
   recoveryStartedUnixMs: number;
+  /** Configured `witness` in the nodes file: never holds records, never leads (DESIGN §1). */
+  witness: boolean;
+  /** Its state file was lost: it counts toward no quorum until it installs a generation (§5.4). */
+  amnesiac: boolean;
+  /** Its dbd's links reach a majority of the nodes file; without it nothing is recovered or served. */
+  quorum: boolean;
+  /** This dbd incarnation was taken in by a recovery (a restarted dbd serves nothing until then). */
+  joined: boolean;
 }
 
 export function nodeStateOf(s: ctdbng.v1.NodeState): NodeState {
   return {
     pnn: s.pnn,
     incarnation: s.incarnation,
-    generation: s.generation,
+    generation: Number(s.generation),
     vnnmap: [...s.vnnmap],
     stopped: s.stopped,
     banned: s.banned,
@@ -52,6 +60,10 @@ export function nodeStateOf(s: ctdbng.v1.NodeState): NodeState {
     leader: s.hasLeader ? s.leader : null,
     lastRecoveryMs: Number(s.lastRecoveryMs),
     recoveryStartedUnixMs: Number(s.recoveryStartedUnixMs),
+    witness: s.witness,
+    amnesiac: s.amnesiac,
+    quorum: s.quorum,
+    joined: s.joined,
   };
 }
 

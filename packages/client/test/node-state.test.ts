@@ -23,7 +23,7 @@ async function setup(): Promise<{ fake: FakeDbd; client: Client }> {
 const wireState = {
   pnn: 2, incarnation: 5, generation: 1234, vnnmap: [0, 1, 2], stopped: true, banned: false, banRemainingSeconds: 0,
   inactive: false, frozen: true, linksUp: [0, 1], recoveryRequests: 3, dbIds: [7], dbNames: ['x.db'], highestTerm: 4,
-  leader: 0, hasLeader: true, lastRecoveryMs: 12, recoveryStartedUnixMs: 1_700_000_000_000,
+  leader: 0, hasLeader: true, lastRecoveryMs: 12, recoveryStartedUnixMs: 1_700_000_000_000, witness: true, amnesiac: false, quorum: true, joined: true,
 };
 
 describe('getNodeState', () => {
@@ -35,7 +35,7 @@ describe('getNodeState', () => {
     expect(s).toEqual({
       pnn: 2, incarnation: 5, generation: 1234, vnnmap: [0, 1, 2], stopped: true, banned: false, banRemainingSeconds: 0,
       inactive: false, frozen: true, linksUp: [0, 1], recoveryRequests: 3, dbIds: [7], dbNames: ['x.db'], highestTerm: 4,
-      leader: 0, lastRecoveryMs: 12, recoveryStartedUnixMs: 1_700_000_000_000,
+      leader: 0, lastRecoveryMs: 12, recoveryStartedUnixMs: 1_700_000_000_000, witness: true, amnesiac: false, quorum: true, joined: true,
     });
   });
 

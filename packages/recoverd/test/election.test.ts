@@ -95,6 +95,44 @@ describe('election', () => {
     await c.run(5_000);
     expect(c.leaders()).toEqual([1]);
   });
+
+  it('a node configured witness never stands, but its vote makes a majority with one other node', async () => {
+    const c = new SimCluster(3, 12, {}, [2]);
+    c.start();
+    await c.run(5_000);
+    const [leader] = c.leaders();
+    expect(leader === 0 || leader === 1).toBe(true);
+    c.kill(leader!, { node: true });
+    await c.run(10_000);
+    expect(c.leaders()).toEqual([leader === 0 ? 1 : 0]);
+    expect([...c.leadersByTerm.values()]).not.toContain(2);
+  });
+
+  it('a leader whose node is stopped steps down and another node leads', async () => {
+    const c = new SimCluster(3, 13);
+    c.start();
+    await c.run(5_000);
+    const [leader] = c.leaders();
+    c.nodes[leader!]!.dbd.stopped = true;
+    await c.run(8_000);
+    const now = c.leaders();
+    expect(now).toHaveLength(1);
+    expect(now[0]).not.toBe(leader);
+  });
+
+  it('followers whose dbds cannot hear the leader\'s dbd stop following it and elect another leader', async () => {
+    const c = new SimCluster(3, 14);
+    c.start();
+    await c.run(5_000);
+    const [leader] = c.leaders();
+    const others = [0, 1, 2].filter((p) => p !== leader);
+    // A one-way cut of the leader's node links: nobody's dbd hears it; its recoverd is still heard.
+    for (const p of others) c.nodes[p]!.dbd.linksUp = [0, 1, 2].filter((x) => x !== p && x !== leader);
+    await c.run(12_000);
+    const now = c.leaders();
+    expect(now).toHaveLength(1);
+    expect(others).toContain(now[0]);
+  });
 });
 
 describe('votes', () => {

@@ -20,7 +20,11 @@ export interface FakeDb {
   generation: number;
 }
 
-const termed = ['freeze', 'pullDb', 'pushDbStart', 'pushDbBatch', 'pushDbCommit', 'installGeneration', 'thaw'] as const;
+const termed = ['freeze', 'pullDb', 'pushDbStart', 'pushDbBatch', 'pushDbCommit', 'installGeneration', 'thaw', 'setNodeFlags'] as const;
+
+function wrongGeneration(message: string): EnvelopeInit {
+  return { error: { code: ErrorCode.ERR_WRONG_GENERATION, message } };
+}
 
 export function rec(key: string, rsn: number, dmaster: number, data: string, flags = 0): Rec {
   return { key: Buffer.from(key), rsn, dmaster, flags, data: Buffer.from(data) };
@@ -28,6 +32,7 @@ export function rec(key: string, rsn: number, dmaster: number, data: string, fla
 
 export class FakeDbd {
   incarnation: number;
+  /** The installed generation. */
   generation = 0;
   vnnmap: number[] = [];
   stopped = false;
@@ -35,13 +40,23 @@ export class FakeDbd {
   bannedSeconds = 0;
   inactive = false;
   frozen = false;
+  /** The generation a recovery froze this node for (0 after the thaw). */
   freezeGeneration = 0;
+  /** The highest generation ever frozen for (a freeze must be above it). */
+  frozenForMax = 0;
+  joined = true;
+  witness = false;
+  amnesiac = false;
+  /** The dbd links this node reports up (default: every other node of the fake cluster). */
+  linksUp: number[] | undefined;
   highestTerm = 0;
+  /** The node's SharedAccessLease now (setvar on dbd changes it; the leader must read it, §2.2). */
+  sharedAccessLeaseMs = 1000;
   recoveryRequests = 0;
   leader: number | undefined;
   lastRecoveryMs = 0;
   readonly dbs = new Map<number, FakeDb>();
-  private readonly pushes = new Map<number, { db: FakeDb; records: Rec[]; bump: boolean }>();
+  private readonly pushes = new Map<number, { db: FakeDb; records: Rec[]; member: boolean; generation: number }>();
   /** Control names answered with ERR_INTERNAL. */
   readonly failOn = new Set<string>();
   /** Every control received, by body name. */
@@ -67,8 +82,9 @@ export class FakeDbd {
     if (this.failOn.has(name)) return { error: { code: ErrorCode.ERR_INTERNAL, message: `injected failure of ${name}` } };
     if ((termed as readonly string[]).includes(name)) {
       const term = Number((env as unknown as Record<string, { term?: number }>)[name]!.term ?? 0);
-      if (term < this.highestTerm) return { error: { code: ErrorCode.ERR_STALE_TERM, message: `term ${term} < ${this.highestTerm}` } };
-      this.highestTerm = term;
+      const admin = name === 'setNodeFlags' && term === 0;
+      if (!admin && term < this.highestTerm) return { error: { code: ErrorCode.ERR_STALE_TERM, message: `term ${term} < ${this.highestTerm}` } };
+      if (!admin) this.highestTerm = term;
     }
     return this.dispatch(env);
   }
@@ -77,17 +93,24 @@ export class FakeDbd {
     if (env.getNodeState) return { nodeState: this.state() };
     if (env.getDbMap) return { dbMap: { dbs: [...this.dbs.values()].map((d) => ({ dbId: d.dbId, name: d.name, persistent: d.persistent })) } };
     if (env.freeze) {
+      const g = Number(env.freeze.generation ?? 0);
+      if (g <= Math.max(this.generation, this.frozenForMax)) return wrongGeneration(`freeze ${g} not above ${Math.max(this.generation, this.frozenForMax)}`);
       this.frozen = true;
-      this.freezeGeneration = env.freeze.generation ?? 0;
+      this.freezeGeneration = g;
+      this.frozenForMax = g;
       for (const [id] of this.pushes) this.pushes.delete(id);
-      return { ok: {} };
+      return { freezeReply: this.freezeReply() };
     }
-    if (env.pullDb) return this.pull(env.pullDb.dbId ?? 0, env.pullDb.hasAfter ? Buffer.from(env.pullDb.afterKey ?? []) : undefined, env.pullDb.recordsMax ?? 0);
+    if (env.pullDb) {
+      if (this.freezeGeneration === 0 || Number(env.pullDb.generation) !== this.freezeGeneration) return wrongGeneration('not frozen for it');
+      return this.pull(env.pullDb.dbId ?? 0, env.pullDb.hasAfter ? Buffer.from(env.pullDb.afterKey ?? []) : undefined, env.pullDb.recordsMax ?? 0);
+    }
     if (env.pushDbStart) {
       const m = env.pushDbStart;
+      if (this.freezeGeneration === 0 || Number(m.generation) !== this.freezeGeneration) return wrongGeneration('not frozen for it');
       let db = this.dbs.get(m.dbId ?? 0);
       db ??= this.addDb(m.dbId ?? 0, m.name ?? '', [], { valid: false, generation: 0, persistent: m.persistent ?? false });
-      this.pushes.set(Number(m.pushId), { db, records: [], bump: m.bumpRsn ?? false });
+      this.pushes.set(Number(m.pushId), { db, records: [], member: m.member ?? false, generation: Number(m.generation) });
       return { ok: {} };
     }
     if (env.pushDbBatch) {
@@ -102,28 +125,51 @@ export class FakeDbd {
       const p = this.pushes.get(Number(env.pushDbCommit.pushId));
       if (p === undefined) return { error: { code: ErrorCode.ERR_NOT_FOUND, message: 'no push' } };
       this.pushes.delete(Number(env.pushDbCommit.pushId));
-      p.db.records = new Map(p.records.map((r) => [r.key.toString('latin1'), p.bump ? { ...r, rsn: r.rsn + 1 } : r]));
-      p.db.generation = env.pushDbCommit.generation ?? 0;
+      if (Number(env.pushDbCommit.generation) !== this.freezeGeneration || p.generation !== this.freezeGeneration) return wrongGeneration('not frozen for it');
+      if (!p.member && p.records.length > 0) return { error: { code: ErrorCode.ERR_INVALID_ARGUMENT, message: 'a witness holds no records' } };
+      p.db.records = new Map(p.records.map((r) => [r.key.toString('latin1'), r]));
+      p.db.generation = p.generation;
+      p.db.valid = p.member;
       return { ok: {} };
     }
     if (env.installGeneration) {
-      const g = env.installGeneration.generation ?? 0;
-      if (!this.frozen || this.freezeGeneration !== g) return { error: { code: ErrorCode.ERR_WRONG_GENERATION, message: 'not frozen for it' } };
+      const m = env.installGeneration;
+      const g = Number(m.generation ?? 0);
+      if (!this.frozen || this.freezeGeneration !== g || g <= this.generation) return wrongGeneration('not frozen for it');
+      if (!(m.participants ?? []).some((p) => p.pnn === this.pnn && p.incarnation === this.incarnation)) return wrongGeneration('not a participant');
+      const member = (m.pnns ?? []).includes(this.pnn);
+      for (const db of this.dbs.values()) {
+        if (db.persistent) continue;
+        const pushed = db.generation === g;
+        if (pushed && member && m.leader === this.pnn) db.records = new Map([...db.records].map(([k, r]) => [k, { ...r, rsn: r.rsn + 1 }]));
+        db.valid = pushed && member;
+      }
       this.generation = g;
-      this.vnnmap = [...(env.installGeneration.pnns ?? [])];
-      for (const db of this.dbs.values()) if (!db.persistent) Object.assign(db, { valid: true, generation: g });
+      this.vnnmap = [...(m.pnns ?? [])];
+      this.amnesiac = false;
       return { ok: {} };
     }
     if (env.thaw) {
-      if (this.generation !== env.thaw.generation) return { error: { code: ErrorCode.ERR_WRONG_GENERATION, message: 'not installed' } };
-      this.frozen = false;
+      const g = Number(env.thaw.generation);
+      if (this.freezeGeneration !== g || this.generation !== g) return wrongGeneration('not installed');
+      this.frozen = this.stopped || this.banned || this.inactive;
+      this.freezeGeneration = 0;
+      this.joined = true;
       return { ok: {} };
     }
     if (env.setNodeFlags) {
-      if ((env.setNodeFlags.banSeconds ?? 0) > 0) {
+      const f = env.setNodeFlags;
+      if ((f.banSeconds ?? 0) > 0) {
         this.banned = true;
-        this.bannedSeconds = env.setNodeFlags.banSeconds ?? 0;
+        this.bannedSeconds = f.banSeconds ?? 0;
+      }
+      if (f.stop === true) this.stopped = true;
+      if (f.cont === true) this.stopped = false;
+      if (f.unban === true) this.banned = false;
+      if (this.banned || this.stopped) {
         this.frozen = true;
+        this.joined = false;
+        for (const db of this.dbs.values()) if (!db.persistent) db.valid = false;
       }
       return { ok: {} };
     }
@@ -131,7 +177,7 @@ export class FakeDbd {
       this.inactive = !env.setActive.active;
       if (this.inactive) {
         this.frozen = true;
-        for (const db of this.dbs.values()) if (!db.persistent) db.valid = false;
+        this.joined = false;
       }
       return { ok: {} };
     }
@@ -153,7 +199,27 @@ export class FakeDbd {
       pnn: this.pnn, incarnation: this.incarnation, generation: this.generation, vnnmap: this.vnnmap, stopped: this.stopped, banned: this.banned,
       inactive: this.inactive, frozen: this.frozen, recoveryRequests: this.recoveryRequests, dbIds: dbs.map((d) => d.dbId), dbNames: dbs.map((d) => d.name),
       highestTerm: this.highestTerm, leader: this.leader ?? 0, hasLeader: this.leader !== undefined, lastRecoveryMs: this.lastRecoveryMs,
+      linksUp: this.linksUp ?? [0, 1, 2, 3, 4, 5, 6].filter((p) => p !== this.pnn), witness: this.witness, amnesiac: this.amnesiac,
+      frozenFor: this.freezeGeneration, joined: this.joined, quorum: true,
     };
+  }
+
+  freezeReply(): NonNullable<EnvelopeInit['freezeReply']> {
+    return {
+      pnn: this.pnn, incarnation: this.incarnation, installedGeneration: this.generation, amnesiac: this.amnesiac,
+      dbs: [...this.dbs.values()].map((d) => ({ dbId: d.dbId, generation: d.generation, valid: d.valid })),
+      sharedAccessLeaseMs: this.sharedAccessLeaseMs, leaseDriftMarginMs: 100, witness: this.witness, stopped: this.stopped, banned: this.banned, inactive: this.inactive,
+    };
+  }
+
+  /** A dbd restart: a new incarnation, volatile copies wiped and invalid, not taken in (the state file kept). */
+  restart(): void {
+    this.incarnation += 100;
+    this.frozen = true;
+    this.freezeGeneration = 0;
+    this.joined = false;
+    this.vnnmap = [];
+    for (const db of this.dbs.values()) if (!db.persistent) Object.assign(db, { records: new Map(), valid: false, generation: 0 });
   }
 
   private pull(dbId: number, after: Buffer | undefined, max: number): EnvelopeInit {

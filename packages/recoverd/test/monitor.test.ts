@@ -3,14 +3,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { decideRecovery, eligiblePnns, newLeaderMemory, noteServed, type LeaderMemory } from '../src/core/monitor.js';
+import { connectedViews, decideRecovery, eligiblePnns, hasQuorum, newLeaderMemory, noteServed, type LeaderMemory } from '../src/core/monitor.js';
 import type { NodeState } from '../src/core/io.js';
 import { VoteFile, VoteFileError } from '../src/shell/vote-file.js';
 
 function st(pnn: number, o: Partial<NodeState> = {}): NodeState {
   return {
     pnn, incarnation: 10 + pnn, generation: 7, vnnmap: [0, 1, 2], stopped: false, banned: false, banRemainingSeconds: 0, inactive: false, frozen: false,
-    linksUp: [], recoveryRequests: 0, dbIds: [1], dbNames: ['a.db'], highestTerm: 1, leader: 0, hasLeader: true, lastRecoveryMs: 0, recoveryStartedUnixMs: 0, ...o,
+    linksUp: [0, 1, 2].filter((p) => p !== pnn), recoveryRequests: 0, dbIds: [1], dbNames: ['a.db'], highestTerm: 1, leader: 0, hasLeader: true, lastRecoveryMs: 0,
+    recoveryStartedUnixMs: 0, witness: false, amnesiac: false, quorum: true, frozenFor: 0, joined: true, ...o,
   };
 }
 
@@ -28,7 +29,7 @@ describe('monitor', () => {
     expect(decideRecovery(healthy(), settled(healthy())).reasons).toEqual([]);
   });
 
-  it('eligible means answered, not stopped, not banned, not inactive', () => {
+  it('eligible means answered, not stopped, not banned, not inactive, not a witness', () => {
     const v = healthy();
     v.set(0, undefined);
     v.set(1, st(1, { stopped: true }));
@@ -36,18 +37,39 @@ describe('monitor', () => {
     expect(eligiblePnns(v)).toEqual([]);
     v.set(2, st(2, { inactive: true }));
     expect(eligiblePnns(v)).toEqual([]);
+    v.set(2, st(2, { witness: true }));
+    expect(eligiblePnns(v)).toEqual([]);
     v.set(2, st(2));
     expect(eligiblePnns(v)).toEqual([2]);
+  });
+
+  it('a node whose dbd link with the leader\'s dbd is down either way is not connected', () => {
+    const v = healthy();
+    v.set(1, st(1, { linksUp: [2] })); // node 1 does not hear the leader (0)
+    v.set(2, st(2));
+    v.set(0, st(0, { linksUp: [1] })); // the leader does not hear node 2
+    expect([...connectedViews(v, 0)].filter(([, s]) => s !== undefined).map(([p]) => p)).toEqual([0]);
+  });
+
+  it('a quorum is a majority of the nodes file without amnesiac nodes, or every node', () => {
+    const n = (amnesiac = false) => ({ amnesiac });
+    expect(hasQuorum([n(), n()], 3)).toBe(true);
+    expect(hasQuorum([n()], 3)).toBe(false);
+    expect(hasQuorum([n(), n(true)], 3)).toBe(false);
+    expect(hasQuorum([n(), n(true), n(true)], 3)).toBe(true);
+    expect(hasQuorum([n(), n()], 4)).toBe(false);
   });
 
   it.each([
     ['a node that does not answer', (v: Map<number, NodeState | undefined>) => v.set(2, undefined), /differ from the vnnmap/],
     ['a stopped node', (v: Map<number, NodeState | undefined>) => v.set(1, st(1, { stopped: true })), /differ from the vnnmap/],
-    ['another generation', (v: Map<number, NodeState | undefined>) => v.set(1, st(1, { generation: 8 })), /generation 8, not 7/],
+    ['another generation', (v: Map<number, NodeState | undefined>) => v.set(1, st(1, { generation: 8 })), /generation 0\.8, not 0\.7/],
+    ['a node not taken in (a restarted dbd)', (v: Map<number, NodeState | undefined>) => v.set(1, st(1, { joined: false })), /not taken in/],
+    ['a stopped node that restarted (a witness not taken in)', (v: Map<number, NodeState | undefined>) => v.set(2, st(2, { stopped: true, vnnmap: [0, 1] })), /differ from the vnnmap/],
     ['another vnnmap', (v: Map<number, NodeState | undefined>) => v.set(1, st(1, { vnnmap: [0, 1] })), /another vnnmap/],
     ['a recovery request', (v: Map<number, NodeState | undefined>) => v.set(1, st(1, { recoveryRequests: 1 })), /asked for a recovery/],
     ['a db missing on one node', (v: Map<number, NodeState | undefined>) => v.set(2, st(2, { dbIds: [], dbNames: [] })), /a\.db is not attached on node 2/],
-    ['a frozen node', (v: Map<number, NodeState | undefined>) => v.set(0, st(0, { frozen: true })), /frozen/],
+    ['a node frozen for a recovery', (v: Map<number, NodeState | undefined>) => v.set(0, st(0, { frozenFor: 9 })), /frozen for a recovery/],
   ])('%s needs a recovery', (_name, change, reason) => {
     const m = settled(healthy());
     const v = healthy();

@@ -21,12 +21,12 @@ function cluster(): Map<number, FakeDbd> {
   return dbds;
 }
 
+const NEXT = 2 ** 32 + 1; // term 1, seq 1
+
 function input(dbds: Map<number, FakeDbd>, over: Partial<RecoveryInput> = {}): RecoveryInput {
-  let r = 0.25;
   return {
-    rpc: directRpc(dbds), log: silentLogger(), tunables: defaultTunables(), leader: 0, term: 1, participants: [0, 1, 2],
-    currentGeneration: G, unfrozenMembers: [], random: () => (r = (r + 0.37) % 1), nowMs: () => 0, delay: async () => undefined,
-    recheck: () => undefined, ...over,
+    rpc: directRpc(dbds), log: silentLogger(), tunables: defaultTunables(), leader: 0, term: 1, generation: NEXT, participants: [0, 1, 2],
+    nodesCount: 3, optional: new Set(), nowMs: () => 0, delay: async () => undefined, recheck: () => undefined, ...over,
   };
 }
 
@@ -48,9 +48,9 @@ describe('recovery', () => {
     }
   });
 
-  it('invalid copies and copies of another generation are left out of the merge', async () => {
+  it('invalid copies and copies older than G_max are left out of the merge', async () => {
     const dbds = cluster();
-    dbds.get(1)!.dbs.get(DB)!.valid = false; // cut off and invalidated (§5.4)
+    dbds.get(1)!.dbs.get(DB)!.valid = false; // stopped: invalidated (§5.4)
     dbds.get(2)!.dbs.get(DB)!.generation = 42; // took no part in the current generation
     dbds.get(2)!.dbs.get(DB)!.records.set('e', rec('e', 9, 2, 'zombie'));
     const res = await runRecovery(input(dbds));
@@ -64,6 +64,7 @@ describe('recovery', () => {
     await runRecovery(input(dbds));
     const seen = dbds.get(2)!.received.filter((n, i, a) => a[i - 1] !== n);
     expect(seen).toEqual(['freeze', 'getDbMap', 'pullDb', 'pushDbStart', 'pushDbBatch', 'pushDbCommit', 'installGeneration', 'thaw']);
+    expect(dbds.get(2)!.generation).toBe(NEXT);
   });
 
   it('a re-check that fails before recovering aborts without touching any node', async () => {
@@ -88,12 +89,39 @@ describe('recovery', () => {
     expect(res).toMatchObject({ ok: false, staleTerm: true, blame: [] });
   });
 
-  it('an unfrozen member of the replaced generation makes the leader wait SharedAccessLease before the thaw', async () => {
+  it('a node of the nodes file that was not frozen makes the leader wait SharedAccessLease + LeaseDriftMargin, as the dbds read them, before the thaw', async () => {
     const dbds = cluster();
     const waits: number[] = [];
-    const res = await runRecovery(input(dbds, { participants: [0, 1], unfrozenMembers: [2], delay: async (ms) => void waits.push(ms) }));
+    dbds.get(1)!.sharedAccessLeaseMs = 3000; // setvar SharedAccessLease 3000 on node 1's dbd
+    const res = await runRecovery(input(dbds, { participants: [0, 1], delay: async (ms) => void waits.push(ms) }));
     expect(res.ok).toBe(true);
-    expect(waits).toEqual([defaultTunables().sharedAccessLeaseMs]);
+    expect(waits).toEqual([3000 + 100]);
+    // Everyone frozen: no wait.
+    const all: number[] = [];
+    await runRecovery(input(dbds, { generation: NEXT + 1, delay: async (ms) => void all.push(ms) }));
+    expect(all).toEqual([]);
+  });
+
+  it('participants that are not a majority of the nodes file recover nothing: no quorum', async () => {
+    const dbds = cluster();
+    const res = await runRecovery(input(dbds, { participants: [0] }));
+    expect(res).toMatchObject({ ok: false, aborted: true, noQuorum: true });
+    expect(dbds.get(0)!.received).not.toContain('installGeneration');
+    // An amnesiac node counts toward no quorum.
+    dbds.get(1)!.amnesiac = true;
+    const amnesiac = await runRecovery(input(dbds, { participants: [0, 1], generation: NEXT + 1 }));
+    expect(amnesiac).toMatchObject({ ok: false, noQuorum: true });
+  });
+
+  it('a stopped participant takes part as a witness: frozen, installed, given no records, outside the vnnmap', async () => {
+    const dbds = cluster();
+    dbds.get(2)!.stopped = true;
+    const res = await runRecovery(input(dbds));
+    expect(res).toMatchObject({ ok: true, vnnmap: [0, 1] });
+    expect(dbds.get(2)!.generation).toBe(NEXT);
+    expect(dbds.get(2)!.vnnmap).toEqual([0, 1]);
+    expect(dbds.get(2)!.dbs.get(DB)!.records.size).toBe(0);
+    expect(dbds.get(2)!.dbs.get(DB)!.valid).toBe(false);
   });
 });
 
@@ -164,13 +192,13 @@ describe('leader loop', () => {
   });
 });
 
-describe('recovery correctness (issue: failed recoveries, stale leaders)', () => {
-  function loopFor(dbds: Map<number, FakeDbd>, pnn: number, down: Set<number> = new Set()): LeaderLoop {
+describe('recovery correctness: failed recoveries, stale leaders, minorities', () => {
+  function loopFor(dbds: Map<number, FakeDbd>, pnn: number, down: Set<number> = new Set(), term = 1): LeaderLoop {
     let now = 0;
     return new LeaderLoop({
       pnn, pnns: [0, 1, 2], rpc: directRpc(dbds, down), log: silentLogger(), tunables: { ...defaultTunables(), rerecoveryTimeoutMs: 0 },
       metrics: nullMetrics, nowMs: () => (now += 10), random: Math.random, delay: async () => undefined,
-      leadingTerm: () => 1, selfCheck: () => undefined, deposed: () => undefined, recovered: () => undefined,
+      leadingTerm: () => term, selfCheck: () => undefined, deposed: () => undefined, recovered: () => undefined,
     });
   }
 
@@ -204,11 +232,35 @@ describe('recovery correctness (issue: failed recoveries, stale leaders)', () =>
     }
     down.clear();
     down.add(0); // the old leader dies; node 2 is back and leads
-    await loopFor(dbds, 2, down).pass(1);
+    await loopFor(dbds, 2, down, 2).pass(2); // elected in a later term
     for (const pnn of [1, 2]) {
       const v = values(dbds.get(pnn)!);
       expect(v['a'], `node ${pnn}`).toBeUndefined();
       expect(v['c'], `node ${pnn}`).toBe('c-new');
     }
+  });
+
+  it('a leader that reaches only a minority of the nodes file freezes nobody (no split brain through a minority vnnmap)', async () => {
+    const dbds = cluster();
+    const l = loopFor(dbds, 0, new Set([1, 2]));
+    await l.pass(1);
+    expect(dbds.get(0)!.received).not.toContain('freeze');
+    expect(dbds.get(0)!.generation).toBe(G);
+  });
+
+  it('a node whose dbd is not linked with the leader\'s both ways is left out, and the leader waits out its lease', async () => {
+    const dbds = cluster();
+    dbds.get(2)!.linksUp = [1]; // node 2 does not hear node 0 (its inbound node messages are cut)
+    const waits: number[] = [];
+    let now = 0;
+    const l = new LeaderLoop({
+      pnn: 0, pnns: [0, 1, 2], rpc: directRpc(dbds), log: silentLogger(), tunables: { ...defaultTunables(), rerecoveryTimeoutMs: 0 },
+      metrics: nullMetrics, nowMs: () => (now += 10), random: Math.random, delay: async (ms) => void waits.push(ms),
+      leadingTerm: () => 1, selfCheck: () => undefined, deposed: () => undefined, recovered: () => undefined,
+    });
+    await l.pass(1);
+    expect(dbds.get(0)!.vnnmap).toEqual([0, 1]);
+    expect(dbds.get(2)!.received).not.toContain('freeze');
+    expect(waits).toHaveLength(1);
   });
 });

@@ -83,12 +83,13 @@ export class SimCluster {
   private readonly prng: Prng;
   private readonly nodesFile;
 
-  constructor(readonly size: number, seed: number, tunables: Partial<TunableValues> = {}) {
+  constructor(readonly size: number, seed: number, tunables: Partial<TunableValues> = {}, witnesses: readonly number[] = []) {
     this.prng = new Prng(seed);
     this.tunables = { ...defaultTunables(), ...tunables };
-    this.nodesFile = parseNodesFile(Array.from({ length: size }, (_, i) => `10.0.0.${i + 1}`).join('\n'));
+    this.nodesFile = parseNodesFile(Array.from({ length: size }, (_, i) => `10.0.0.${i + 1}${witnesses.includes(i) ? ' witness' : ''}`).join('\n'));
     for (let p = 0; p < size; p++) {
       const dbd = new FakeDbd(p);
+      dbd.witness = witnesses.includes(p);
       this.nodes.push({ pnn: p, core: undefined as unknown as RecoverdCore, dbd, votes: new MemVotes(), timers: new Map(), up: true, dbdUp: true });
       this.nodes[p]!.core = this.makeCore(this.nodes[p]!);
     }

@@ -3,22 +3,25 @@ import { describe, expect, it } from 'vitest';
 import { BanCounter } from '../src/core/banning.js';
 import { HelperOutput, parseClusterLock } from '../src/core/cluster-lock.js';
 import { Membership } from '../src/core/membership.js';
-import { copyCounts, currentGeneration } from '../src/core/zombie-guard.js';
+import { copyCounts, countingHolders, highestInstalled, type FreezeReply } from '../src/core/zombie-guard.js';
 import { choosePersistentSource, parseSeqnum, pushBatches, pushRecordsMax } from '../src/core/recover-db.js';
 
 describe('zombie guard', () => {
-  it('only a valid copy of the current generation counts', () => {
+  it('only a valid copy of a generation at least G_max counts; with G_max 0 nothing does', () => {
     expect(copyCounts({ valid: true, generation: 7 }, 7)).toBe(true);
+    expect(copyCounts({ valid: true, generation: 8 }, 7)).toBe(true); // pushed by a recovery never installed
     expect(copyCounts({ valid: false, generation: 7 }, 7)).toBe(false);
     expect(copyCounts({ valid: true, generation: 6 }, 7)).toBe(false);
     expect(copyCounts({ valid: true, generation: 0 }, 0)).toBe(false);
   });
 
-  it('the current generation is the installed one, else the one most eligible nodes hold', () => {
-    expect(currentGeneration({ installed: 5, own: 9, eligible: [9, 9] })).toBe(5);
-    expect(currentGeneration({ installed: undefined, own: 0, eligible: [0, 8, 8, 3] })).toBe(8);
-    expect(currentGeneration({ installed: undefined, own: 3, eligible: [3, 8] })).toBe(3);
-    expect(currentGeneration({ installed: undefined, own: 3, eligible: [3, 8, 8] })).toBe(8);
+  it('G_max is the highest installed generation among the freeze replies, whoever leads', () => {
+    const reply = (pnn: number, installed: number, copy: number, valid = true): FreezeReply =>
+      ({ pnn, incarnation: pnn, installedGeneration: installed, amnesiac: false, dbs: [{ dbId: 1, generation: copy, valid }] }) as unknown as FreezeReply;
+    const replies = [reply(0, 5, 5), reply(1, 9, 9), reply(2, 5, 5)];
+    expect(highestInstalled(replies)).toBe(9);
+    expect(countingHolders(replies, 1, 9)).toEqual([1]);
+    expect(countingHolders([reply(0, 5, 5), reply(1, 5, 6, false), reply(2, 5, 6)], 1, 5)).toEqual([0, 2]);
   });
 });
 

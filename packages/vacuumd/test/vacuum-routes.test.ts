@@ -1,7 +1,7 @@
 // The vacuum steps per route (DESIGN §4.2–4): each route of VacuumPlan ends in its outcome.
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '@ctdbng/protocol';
-import { VacuumResult, VacuumRoute, verdictFor } from '../src/index.js';
+import { VacuumPhase, VacuumResult, VacuumRoute, verdictFor } from '../src/index.js';
 import { k, volatileDb } from './fake-dbd.js';
 import { rig } from './helpers.js';
 
@@ -98,6 +98,22 @@ describe('vacuum routes', () => {
     dbd.planRsn.set('m', 5);
     await core.vacuumNow('v.db');
     expect(dbd.callsOf('purge')).toEqual(['purge 7 m@5']);
+  });
+
+  it('the steps name the rsn the dmaster reports also when it is below the one vacuumd remembers (a record re-created after a recovery)', async () => {
+    const { dbd, core } = rig();
+    dbd.delete('z', 9); // the tombstone vacuumd learned of, at rsn 9
+    dbd.planRsn.set('z', 4); // a recovery dropped it; it was re-created and deleted again at rsn 4
+    const stored: number[] = [];
+    const remote = dbd.vacuumRemote.bind(dbd);
+    dbd.vacuumRemote = async (dbId, phase, keys) => {
+      if (phase === VacuumPhase.VACUUM_PHASE_STORE_TOMBSTONE) stored.push(...keys.map((x) => x.rsn));
+      return remote(dbId, phase, keys);
+    };
+    await core.vacuumNow('v.db');
+    // A tombstone planted above the dmaster's rsn would win the next merge over newer data.
+    expect(stored).toEqual([4]);
+    expect(dbd.callsOf('purge')).toEqual(['purge 7 z@4']);
   });
 
   it('VacuumNow of an unknown or persistent db is refused with ERR_UNKNOWN_DB', async () => {

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { parseNodesFile, type LogLevel, type NodesFile } from '@ctdbng/common';
 import { daemonSpec, DAEMONS } from './daemons.js';
 import { clusterNodesMax, nodeDir, nodePaths, portsFor, writeNodeFiles } from './layout.js';
-import { healNodes, partitionNode } from './partition.js';
+import { healNodes, partitionNode, setNodeFaults, type FaultChange } from './partition.js';
 import { signal } from './pids.js';
 import { daemonPid, startSupervisor, stopNodes, supervisorPid } from './processes.js';
 import { NodeNotReadyError, waitNodeReady } from './readiness.js';
@@ -140,6 +140,11 @@ export function killDaemon(base: string, pnn: number, daemon: string): number {
 /** Cuts node `pnn` off from every other node of `base` (fault switch files; `heal` lifts it). */
 export function partition(base: string, pnn: number): void {
   partitionNode(base, nodeDirsPnns(base), pnn);
+}
+
+/** Sets node `pnn`'s own fault switches (`ctdbng-cluster fault`). */
+export function fault(base: string, pnn: number, change: FaultChange): void {
+  setNodeFaults(base, nodeDirsPnns(base), pnn, change);
 }
 
 /** Lifts every cut made by `partition` in `base`. */

@@ -57,3 +57,56 @@ export function healNodes(base: string, pnns: readonly number[]): void {
     writeFaults(path, otherSwitches(path));
   }
 }
+
+/** A change of node PNN's own switches (`ctdbng-cluster fault`); blockedPeers belongs to partition/heal. */
+export interface FaultChange {
+  /** dbd answers only this recovery control with ERR_INTERNAL (freeze, pullDb, pushDbCommit, installGeneration, thaw, ...). */
+  failStep?: string;
+  /** dbd drops its outbound node messages to these nodes (one direction of a cut). */
+  oneWayOut?: number[];
+  /** dbd drops the node messages it receives from these nodes. */
+  oneWayIn?: number[];
+  /** vacuumd stops after this phase (storeTombstone, tryDelete) until the file changes again. */
+  pauseAfter?: string;
+  /** Removes every switch of the node but blockedPeers. */
+  clear?: boolean;
+}
+
+export const recoveryStepNames = ['freeze', 'pullDb', 'pushDbStart', 'pushDbBatch', 'pushDbCommit', 'installGeneration', 'thaw'] as const;
+export const vacuumPausePoints = ['storeTombstone', 'tryDelete'] as const;
+
+/** Writes node `pnn`'s fault switches in the cluster in `base`. */
+export function setNodeFaults(base: string, pnns: readonly number[], pnn: number, change: FaultChange): void {
+  if (!pnns.includes(pnn)) throw new PartitionError(`no node ${pnn} in ${base} (nodes ${pnns.join(', ')})`);
+  if (change.failStep !== undefined && !(recoveryStepNames as readonly string[]).includes(change.failStep)) {
+    throw new PartitionError(`--fail-step ${change.failStep}: expected one of ${recoveryStepNames.join(', ')}`);
+  }
+  if (change.pauseAfter !== undefined && !(vacuumPausePoints as readonly string[]).includes(change.pauseAfter)) {
+    throw new PartitionError(`--pause-after ${change.pauseAfter}: expected one of ${vacuumPausePoints.join(', ')}`);
+  }
+  for (const p of [...(change.oneWayOut ?? []), ...(change.oneWayIn ?? [])]) {
+    if (!pnns.includes(p) || p === pnn) throw new PartitionError(`no other node ${p} in ${base}`);
+  }
+  const path = faultsFile(base, pnn);
+  const raw = change.clear === true ? {} : otherSwitches(path);
+  const blocked = readBlocked(path);
+  const oneWay = { ...((raw['oneWay'] as Record<string, unknown> | undefined) ?? {}) };
+  if (change.oneWayOut !== undefined) oneWay['dropTo'] = change.oneWayOut;
+  if (change.oneWayIn !== undefined) oneWay['dropFrom'] = change.oneWayIn;
+  const next: Record<string, unknown> = { ...raw };
+  if (change.failStep !== undefined) next['failStep'] = change.failStep;
+  if (change.pauseAfter !== undefined) next['pauseAfter'] = change.pauseAfter;
+  if (Object.keys(oneWay).length > 0) next['oneWay'] = oneWay;
+  if (blocked !== undefined) next['blockedPeers'] = blocked;
+  writeFaults(path, next);
+}
+
+function readBlocked(path: string): unknown {
+  if (!existsSync(path)) return undefined;
+  try {
+    return (JSON.parse(readFileSync(path, 'utf8')) as { blockedPeers?: unknown }).blockedPeers;
+  } catch {
+    // Malformed: written anew without it.
+    return undefined;
+  }
+}

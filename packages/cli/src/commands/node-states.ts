@@ -41,7 +41,7 @@ export async function clusterView(client: CliClient, node: NodeOpts): Promise<Cl
     const deleted = entry.flags.includes('DELETED');
     const state = deleted ? undefined : entry.pnn === map.pnn ? self : await tryNodeState(client, node, entry.pnn);
     const bits = nodeBits(state, deleted);
-    return { entry: { ...entry, flags: flagNames(bits) }, state, bits };
+    return { entry: { ...entry, flags: flagNames(bits, state?.witness === true) }, state, bits };
   }));
   return { pnn: map.pnn, self, nodes };
 }

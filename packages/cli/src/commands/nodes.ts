@@ -9,7 +9,7 @@ import { CommandError, type CommandSpec } from './types.js';
 
 function statusViewOf(v: ClusterView, pnns?: ReadonlySet<number>): StatusView {
   const nodes = viewEntries(v).filter((n) => pnns === undefined || pnns.has(n.pnn));
-  return { pnn: v.pnn, nodes, vnnmap: { generation: v.self.generation, pnns: v.self.vnnmap }, leader: v.self.leader, frozen: v.self.frozen };
+  return { pnn: v.pnn, nodes, vnnmap: { generation: v.self.generation, pnns: v.self.vnnmap }, leader: v.self.leader, frozen: v.self.frozen, quorum: v.self.quorum };
 }
 
 export const statusCommand: CommandSpec = {

@@ -45,8 +45,12 @@ export function nodeBits(state: NodeStateView | undefined, deleted = false): num
   return bits;
 }
 
-/** ["OK"] or e.g. ["STOPPED", "INACTIVE"], in ctdb's order. */
-export function flagNames(bits: number): string[] {
+/**
+ * ["OK"] or e.g. ["STOPPED", "INACTIVE"], in ctdb's order; a node configured `witness` shows
+ * WITNESS (instead of OK) without a bit of its own: it is healthy, it just holds no records.
+ */
+export function flagNames(bits: number, witness = false): string[] {
   const out = names.filter(([mask]) => (bits & mask) !== 0).map(([, name]) => name);
+  if (witness) out.push('WITNESS');
   return out.length === 0 ? ['OK'] : out;
 }

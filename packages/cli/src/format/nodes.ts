@@ -15,13 +15,17 @@ export interface StatusView {
   leader: number | null;
   /** The node's dbs are frozen: ctdb's "Recovery mode:RECOVERY (1)". */
   frozen: boolean;
+  /** The node's dbd reaches a majority of the nodes file (DESIGN §1). */
+  quorum: boolean;
 }
 
 export interface StatusJson {
   pnn: number;
-  generation: number;
+  /** The uint64 generation (term × 2^32 + seq): a number while below 2^53, else a string (DESIGN §10). */
+  generation: number | string;
   leader: number | null;
   vnnmap: number[];
+  quorum: boolean;
   nodes: { pnn: number; address: string; flags: string[] }[];
 }
 
@@ -37,9 +41,10 @@ function isDeleted(n: NodeMapEntry): boolean {
 export function statusJson(s: StatusView): StatusJson {
   return {
     pnn: s.pnn,
-    generation: s.vnnmap.generation,
+    generation: Number.isSafeInteger(s.vnnmap.generation) ? s.vnnmap.generation : String(s.vnnmap.generation),
     leader: s.leader,
     vnnmap: [...s.vnnmap.pnns],
+    quorum: s.quorum,
     nodes: s.nodes.map((n) => ({ pnn: n.pnn, address: n.address, flags: nodeFlags(n) })),
   };
 }
@@ -67,7 +72,8 @@ export function vnnmapLines(v: VnnMapView): string[] {
 
 export function statusText(s: StatusView): string {
   const leader = s.leader === null ? 'Leader:UNKNOWN' : `Leader:${s.leader}`;
-  return lines([...nodemapLines(s.nodes, s.pnn), ...vnnmapLines(s.vnnmap), recoveryModeLine(s.frozen), leader]);
+  const quorum = s.quorum ? [] : ['no quorum: this node reaches no majority of the nodes file, nothing is recovered or served'];
+  return lines([...nodemapLines(s.nodes, s.pnn), ...vnnmapLines(s.vnnmap), recoveryModeLine(s.frozen), leader, ...quorum]);
 }
 
 export function vnnmapJson(v: VnnMapView): { generation: number; vnnmap: number[] } {

@@ -52,6 +52,8 @@ export class Election {
   private leaderPnn: number | undefined;
   private leaderHeardMs = -Infinity;
   private readonly votesGot = new Set<number>();
+  /** A leader this node stopped following in its term (shunLeader): its broadcasts are ignored. */
+  private shunned: { leader: number; term: number } | undefined;
 
   constructor(private readonly d: ElectionDeps) {}
 
@@ -108,6 +110,7 @@ export class Election {
 
   onLeaderBroadcast(m: BodyOf<'leaderBroadcast'>): void {
     if (m.leader === this.d.pnn || !this.d.pnns.includes(m.leader)) return;
+    if (this.shunned !== undefined && this.shunned.leader === m.leader && m.term <= this.shunned.term) return;
     if (m.term > this.termValue) this.adoptTerm(m.term, `broadcast from ${m.leader}`);
     if (m.term === this.termValue && this.roleValue !== 'follower') {
       // Two winners of one term cannot happen (one vote per term, majorities intersect) unless a
@@ -134,6 +137,17 @@ export class Election {
   /** A term seen elsewhere (the highest term a dbd has accepted). */
   observeTerm(term: number, where: string): void {
     if (term > this.termValue) this.adoptTerm(term, where);
+  }
+
+  /** Stops following the current leader in its term (its broadcasts ignored): an election may replace it. */
+  shunLeader(reason: string): void {
+    if (this.roleValue !== 'follower' || this.leaderPnn === undefined) return;
+    this.d.log.warn({ leader: this.leaderPnn, term: this.termValue, reason }, 'no longer following the leader');
+    this.shunned = { leader: this.leaderPnn, term: this.termValue };
+    this.leaderPnn = undefined;
+    this.leaderHeardMs = -Infinity;
+    this.d.onChange();
+    this.d.setTimer('election', Math.floor(this.d.random() * this.d.tunables.leaderBroadcastIntervalMs));
   }
 
   stepDown(reason: string): void {

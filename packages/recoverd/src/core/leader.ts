@@ -1,12 +1,11 @@
 // The leader's work (DESIGN §5.2–5.3): every RecoverInterval one monitor pass — the state of
 // every node, the decision, and when needed a recovery, its failures counted towards bans.
-import type { Logger } from '@ctdbng/common';
+import { generationOf, type Logger } from '@ctdbng/common';
 import { BanCounter } from './banning.js';
 import { control, everyNode } from './control.js';
 import type { DbdRpc, NodeState, RecoverdMetrics } from './io.js';
-import { decideRecovery, highestTerm, newLeaderMemory, noteServed, type LeaderMemory, type NodeViews } from './monitor.js';
+import { connectedViews, decideRecovery, hasQuorum, highestTerm, newLeaderMemory, noteServed, participantPnns, type LeaderMemory, type NodeViews } from './monitor.js';
 import { runRecovery, type RecoveryResult } from './recovery.js';
-import { currentGeneration } from './zombie-guard.js';
 
 export interface LeaderTunables {
   recoverIntervalMs: number;
@@ -14,7 +13,6 @@ export interface LeaderTunables {
   leaderTimeoutMs: number;
   recoveryTimeoutMs: number;
   recoveryDrainTimeoutMs: number;
-  sharedAccessLeaseMs: number;
   recoveryBanCount: number;
   recoveryBanPeriodSeconds: number;
 }
@@ -42,6 +40,9 @@ export interface LeaderDeps {
 export class LeaderLoop {
   memory: LeaderMemory = newLeaderMemory();
   private lastRecoveryEndMs = -Infinity;
+  /** The term and the last sequence number of the generations this leader made (§1). */
+  private seqTerm = 0;
+  private seq = 0;
   /** Duration of the last successful recovery this node ran (0 = none yet). */
   lastRecoveryMs = 0;
   readonly banning: BanCounter;
@@ -53,6 +54,16 @@ export class LeaderLoop {
   /** A new leadership: forget what a previous one knew; the first pass recovers (as CTDB does). */
   reset(): void {
     this.memory = newLeaderMemory();
+  }
+
+  /** The next generation of this term: above every generation of a lower term and of this one. */
+  private nextGeneration(term: number): number {
+    if (this.seqTerm !== term) {
+      this.seqTerm = term;
+      this.seq = 0;
+    }
+    this.seq += 1;
+    return generationOf(term, this.seq);
   }
 
   /** GetNodeState from every node; a node that does not answer within LeaderTimeout is not connected. */
@@ -73,51 +84,56 @@ export class LeaderLoop {
       this.d.deposed(seen, 'a dbd accepted a higher term');
       return t.recoverIntervalMs;
     }
-    const own = views.get(this.d.pnn);
-    if (this.memory.installed === undefined && own !== undefined && own.generation !== 0) {
-      this.memory.installed = { generation: own.generation, vnnmap: [...own.vnnmap] };
-    }
-    const decision = decideRecovery(views, this.memory);
+    const connected = connectedViews(views, this.d.pnn);
+    const decision = decideRecovery(connected, this.memory);
     if (decision.reasons.length === 0) return t.recoverIntervalMs;
+    const participants = participantPnns(connected);
+    if (!decision.eligible.includes(this.d.pnn)) {
+      this.d.log.warn({ reasons: decision.reasons }, 'recovery needed but own node is not eligible');
+      return t.recoverIntervalMs;
+    }
+    if (!hasQuorum(participants.map((p) => connected.get(p)!), this.d.pnns.length)) {
+      // §1: nothing happens without a quorum; every node stays frozen (or serves nothing).
+      this.d.log.warn({ participants, nodes: this.d.pnns.length, reasons: decision.reasons }, 'recovery needed but no quorum');
+      return t.recoverIntervalMs;
+    }
     const sinceMs = this.d.nowMs() - this.lastRecoveryEndMs;
     if (sinceMs < t.rerecoveryTimeoutMs) return t.rerecoveryTimeoutMs - sinceMs;
     this.d.log.info({ reasons: decision.reasons }, 'recovery needed');
-    const result = await this.recover(term, views, decision.eligible);
-    return this.afterRecovery(result, views, decision.eligible);
+    const optional = new Set(participants.filter((p) => !decision.eligible.includes(p)));
+    const result = await this.recover(term, participants, optional);
+    return this.afterRecovery(result, views, participants);
   }
 
-  private recheck(term: number, eligible: readonly number[]): string | undefined {
+  private recheck(term: number): string | undefined {
     if (this.d.leadingTerm() !== term) return 'no longer leader in this term';
-    if (!eligible.includes(this.d.pnn)) return 'own node is not eligible';
     return this.d.selfCheck();
   }
 
-  private async recover(term: number, views: NodeViews, eligible: readonly number[]): Promise<RecoveryResult> {
-    const installed = this.memory.installed;
-    const generations = eligible.map((p) => views.get(p)!.generation);
+  private async recover(term: number, participants: readonly number[], optional: ReadonlySet<number>): Promise<RecoveryResult> {
     return runRecovery({
       rpc: this.d.rpc,
       log: this.d.log,
       tunables: this.d.tunables,
       leader: this.d.pnn,
       term,
-      participants: eligible,
-      currentGeneration: currentGeneration({ installed: installed?.generation, own: views.get(this.d.pnn)?.generation ?? 0, eligible: generations }),
-      unfrozenMembers: (installed?.vnnmap ?? []).filter((p) => views.get(p) === undefined),
-      random: () => this.d.random(),
+      generation: this.nextGeneration(term),
+      participants,
+      optional,
+      nodesCount: this.d.pnns.length,
       nowMs: () => this.d.nowMs(),
       delay: (ms) => this.d.delay(ms),
-      recheck: () => this.recheck(term, eligible),
+      recheck: () => this.recheck(term),
     });
   }
 
-  private async afterRecovery(result: RecoveryResult, views: NodeViews, eligible: readonly number[]): Promise<number> {
+  private async afterRecovery(result: RecoveryResult, views: NodeViews, participants: readonly number[]): Promise<number> {
     const t = this.d.tunables;
     this.lastRecoveryEndMs = this.d.nowMs();
     if (result.ok) {
       this.d.metrics.recovery(result.durationMs, true);
-      noteServed(this.memory, views, { generation: result.generation, vnnmap: eligible });
-      this.banning.succeed(eligible);
+      noteServed(this.memory, views, { generation: result.generation, vnnmap: result.vnnmap });
+      this.banning.succeed(result.participants);
       this.lastRecoveryMs = Math.max(1, Math.round(result.durationMs));
       this.d.recovered(this.lastRecoveryMs);
       return t.recoverIntervalMs;
@@ -138,10 +154,12 @@ export class LeaderLoop {
 
   private async ban(pnn: number): Promise<void> {
     const seconds = this.d.tunables.recoveryBanPeriodSeconds;
+    const term = this.d.leadingTerm();
+    if (term === undefined) return;
     this.d.log.warn({ node: pnn, seconds }, 'banning node: it failed RecoveryBanCount recoveries in a row');
     this.d.metrics.ban(pnn);
     try {
-      await control(this.d.rpc, pnn, 'ban', { setNodeFlags: { banSeconds: seconds } }, 'ok', this.d.tunables.recoveryTimeoutMs);
+      await control(this.d.rpc, pnn, 'ban', { setNodeFlags: { banSeconds: seconds, term } }, 'ok', this.d.tunables.recoveryTimeoutMs);
     } catch (err) {
       // An unreachable node is left out of the next recovery anyway (it does not answer).
       this.d.log.warn({ node: pnn, err: String(err) }, 'ban not delivered');

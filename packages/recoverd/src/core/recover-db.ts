@@ -6,7 +6,7 @@ import { ErrorCode, frameBytesMax, type BodyOf } from '@ctdbng/protocol';
 import { control, ControlError, everyNode } from './control.js';
 import type { DbdRpc, PulledRecord } from './io.js';
 import { Merger, type MergedRecord } from './merge.js';
-import { copyCounts } from './zombie-guard.js';
+import { countingHolders, type FreezeReply } from './zombie-guard.js';
 
 export interface DbInfo {
   dbId: number;
@@ -33,9 +33,13 @@ export interface DbStepContext {
   leader: number;
   /** The generation being installed. */
   generation: number;
-  /** The generation being replaced: only copies of it count (§5.4). */
-  currentGeneration: number;
+  /** The freeze replies of every participant: they decide whose copies count (§5.4). */
+  replies: readonly FreezeReply[];
+  /** G_max: the highest generation any participant installed. */
+  gMax: number;
+  /** Every participant (pushed to), and the members among them (pushed the records). */
   participants: readonly number[];
+  members: ReadonlySet<number>;
   timeoutMs: number;
 }
 
@@ -51,7 +55,7 @@ type Page = BodyOf<'pullDbReply'>;
 async function pull(c: DbStepContext, pnn: number, db: DbInfo, onPage: (p: Page) => boolean): Promise<void> {
   let after: Uint8Array | undefined;
   for (let pages = 0; pages < pullPagesMax; pages++) {
-    const body = { pullDb: { term: c.term, dbId: db.dbId, afterKey: after ?? new Uint8Array(0), hasAfter: after !== undefined, recordsMax: pullRecordsMax } };
+    const body = { pullDb: { term: c.term, generation: c.generation, dbId: db.dbId, afterKey: after ?? new Uint8Array(0), hasAfter: after !== undefined, recordsMax: pullRecordsMax } };
     const page = await control(c.rpc, pnn, 'pull', body, 'pullDbReply', c.timeoutMs);
     if (!onPage(page) || page.done) return;
     // A page that is empty but not done would loop forever: the node's answer is wrong.
@@ -67,17 +71,15 @@ function copyOf(r: PulledRecord, from: number): { key: Uint8Array; rsn: number; 
 
 async function mergeVolatile(c: DbStepContext, db: DbInfo): Promise<{ records: MergedRecord[]; failures: ControlError[]; contributors: number[] }> {
   const merger = new Merger(c.leader);
-  const contributors: number[] = [];
-  const { failures } = await everyNode(db.holders, (pnn) =>
+  // Only the copies that count (§5.4), as the freeze replies said: nothing else is pulled.
+  const contributors = countingHolders(c.replies, db.dbId, c.gMax).filter((p) => db.holders.includes(p));
+  const { failures } = await everyNode(contributors, (pnn) =>
     pull(c, pnn, db, (page) => {
-      // The first page tells whether this copy counts; a copy that does not is not pulled further.
-      if (!copyCounts(page, c.currentGeneration)) return false;
-      if (!contributors.includes(pnn)) contributors.push(pnn);
       for (const r of page.records) merger.add(copyOf(r, pnn));
       return true;
     }),
   );
-  return { records: merger.result(), failures, contributors: contributors.sort((a, b) => a - b) };
+  return { records: merger.result(), failures, contributors };
 }
 
 /** A persistent copy's sequence number and the commit that set it (8 bytes LE seqnum, then the commit id). */
@@ -151,10 +153,11 @@ export function* pushBatches(records: readonly MergedRecord[]): Generator<Merged
   if (batch.length > 0) yield batch;
 }
 
+/** Pushes the records to a member, an empty copy to a witness (it holds no records, §1). */
 async function push(c: DbStepContext, pnn: number, db: DbInfo, pushId: number, records: readonly MergedRecord[]): Promise<void> {
-  const bumpRsn = !db.persistent && pnn === c.leader;
-  await control(c.rpc, pnn, 'push', { pushDbStart: { term: c.term, pushId, dbId: db.dbId, name: db.name, persistent: db.persistent, bumpRsn } }, 'ok', c.timeoutMs);
-  for (const batch of pushBatches(records)) {
+  const member = c.members.has(pnn);
+  await control(c.rpc, pnn, 'push', { pushDbStart: { term: c.term, pushId, dbId: db.dbId, name: db.name, persistent: db.persistent, generation: c.generation, member } }, 'ok', c.timeoutMs);
+  for (const batch of member ? pushBatches(records) : []) {
     const wire = batch.map((r) => ({ key: r.key, header: { rsn: r.rsn, dmaster: r.dmaster, flags: r.flags }, data: r.data }));
     await control(c.rpc, pnn, 'push', { pushDbBatch: { term: c.term, pushId, records: wire } }, 'ok', c.timeoutMs);
   }

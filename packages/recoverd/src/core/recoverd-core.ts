@@ -30,6 +30,7 @@ export class RecoverdCore {
   private wasLeader = false;
   private stopped = false;
   private inflight = { setActive: false, setLeader: false };
+  private leaderLinkDownSinceMs: number | undefined;
   private readonly pnns: number[];
 
   constructor(private readonly cfg: RecoverdConfig, private readonly io: RecoverdIo) {
@@ -119,9 +120,10 @@ export class RecoverdCore {
     this.election.onLockLost(why);
   }
 
-  /** Why this node may not stand or lead now, or undefined. */
+  /** Why this node may not stand or lead now, or undefined (§5.1: only a node that can be eligible). */
   standCheck(): string | undefined {
     const now = this.io.nowMs();
+    if (this.cfg.nodes.nodes[this.cfg.pnn]?.witness === true) return 'own node is a witness';
     if (this.own === undefined || now - this.own.atMs >= this.cfg.tunables.leaderTimeoutMs) return 'own dbd does not answer';
     if (this.own.state.stopped) return 'own node is stopped';
     if (this.own.state.banned) return 'own node is banned';
@@ -146,6 +148,7 @@ export class RecoverdCore {
       const state = await control(this.ownRpc(), this.cfg.pnn, 'getnodestate', { getNodeState: {} }, 'nodeState', this.cfg.tunables.leaderTimeoutMs);
       this.own = { state, atMs: this.io.nowMs() };
       this.election.observeTerm(state.highestTerm, 'own dbd');
+      this.checkLeaderLink(state);
       this.reconcile(state);
     } catch (err) {
       this.guard(err);
@@ -153,6 +156,24 @@ export class RecoverdCore {
     } finally {
       this.ownPolling = false;
     }
+  }
+
+  /**
+   * A leader whose dbd this node's dbd has not heard for LeaderTimeout (its node links cut one
+   * way, say) can recover nobody with us: stop following it in its term, so that PreVote lets an
+   * election replace it (§5.1). Its recoverd may still be heard; that is not enough.
+   */
+  private checkLeaderLink(state: NodeState): void {
+    const leader = this.election.leader;
+    if (leader === undefined || leader === this.cfg.pnn || state.linksUp.includes(leader)) {
+      this.leaderLinkDownSinceMs = undefined;
+      return;
+    }
+    const now = this.io.nowMs();
+    this.leaderLinkDownSinceMs ??= now;
+    if (now - this.leaderLinkDownSinceMs < this.cfg.tunables.leaderTimeoutMs) return;
+    this.leaderLinkDownSinceMs = undefined;
+    this.election.shunLeader(`the dbd of leader ${leader} is not heard by this node's dbd`);
   }
 
   private ownRpc(): RecoverdIo['rpc'] {

@@ -1,26 +1,30 @@
 // The recovery (DESIGN §5.3), run by the leader:
 //   0. re-check: still leader in the same term, own node eligible, a majority visible (§5.2);
-//   1. a new random nonzero generation; Freeze{term, generation} to every participant;
-//   2. per db, several at a time: pull, merge or choose, push (recover-db.ts);
-//   3. InstallGeneration{term, generation, participants} to all; only when all have it,
-//      Thaw{term, generation} to all — after SharedAccessLease when a member of the replaced
-//      generation could not be frozen (its dbd may still serve shared access until its lease ends).
+//   1. Freeze{term, generation} to every participant (the connected nodes, witnesses included);
+//      the replies decide the quorum (§1: a majority of the nodes file, amnesiac nodes not
+//      counted), the vnnmap (the participants able to hold records) and G_max (§5.4);
+//   2. per db, several at a time: pull the copies that count, merge, push (recover-db.ts);
+//   3. InstallGeneration{term, generation, vnnmap, participants, leader} to all; only when all
+//      have it, Thaw{term, generation} to all — after SharedAccessLease + LeaseDriftMargin (as
+//      the nodes read them now) when a node of the nodes file was not frozen: its dbd may still
+//      serve shared access until its lease ends (§2.2).
 // A step failing on a node blames that node; the caller counts it (banning.ts) and starts over
 // with a new generation. ERR_STALE_TERM from any node means a newer leader: abort, step down.
-import type { Logger } from '@ctdbng/common';
+import { generationText, type Logger } from '@ctdbng/common';
 import { ControlError, control, everyNode } from './control.js';
 import type { DbdRpc } from './io.js';
+import { canBeMember, hasQuorum } from './monitor.js';
 import { recoverDb, type DbInfo } from './recover-db.js';
+import { highestInstalled, type FreezeReply } from './zombie-guard.js';
 
 /** Dbs recovered at once. */
 export const dbsInParallelMax = 4;
-/** Dbs per recovery at most (push ids are generation × 2^16 + index). */
+/** Dbs per recovery at most (push ids are seq × 2^16 + index, below 2^53). */
 export const dbsMax = 0xffff;
 
 export interface RecoveryTunables {
   recoveryTimeoutMs: number;
   recoveryDrainTimeoutMs: number;
-  sharedAccessLeaseMs: number;
 }
 
 export interface RecoveryInput {
@@ -29,13 +33,18 @@ export interface RecoveryInput {
   tunables: RecoveryTunables;
   leader: number;
   term: number;
-  /** Eligible nodes, sorted: the vnnmap of the new generation. */
+  /** The new generation (term × 2^32 + seq), above every one this leader made. */
+  generation: number;
+  /** Connected nodes (witnesses included), sorted: each is frozen and installs the generation. */
   participants: readonly number[];
-  /** The generation being replaced (zombie-guard.ts). */
-  currentGeneration: number;
-  /** Members of the replaced generation that did not answer: wait SharedAccessLease before the thaw. */
-  unfrozenMembers: readonly number[];
-  random(): number;
+  /**
+   * Participants that can only be witnesses (stopped, banned, inactive, configured so): one that
+   * fails its freeze is left out rather than failing the recovery, as long as a quorum remains —
+   * a banned node that cannot even be frozen must not keep the cluster from recovering.
+   */
+  optional: ReadonlySet<number>;
+  /** Non-deleted lines of the nodes file: what a quorum is a majority of. */
+  nodesCount: number;
   nowMs(): number;
   delay(ms: number): Promise<void>;
   /** A reason not to (go on) recover(ing), or undefined. Asked before the freeze and between steps. */
@@ -43,8 +52,8 @@ export interface RecoveryInput {
 }
 
 export type RecoveryResult =
-  | { ok: true; generation: number; durationMs: number; dbs: number }
-  | { ok: false; reason: string; blame: number[]; staleTerm: boolean; aborted: boolean; durationMs: number };
+  | { ok: true; generation: number; durationMs: number; dbs: number; vnnmap: number[]; participants: number[] }
+  | { ok: false; reason: string; blame: number[]; staleTerm: boolean; aborted: boolean; noQuorum: boolean; durationMs: number };
 
 class StepFailed extends Error {
   override readonly name = 'StepFailed';
@@ -55,15 +64,9 @@ class StepFailed extends Error {
 
 class Aborted extends Error {
   override readonly name = 'Aborted';
-}
-
-/** A random nonzero uint32 other than `avoid`. */
-export function newGeneration(random: () => number, avoid: number): number {
-  for (let tries = 0; tries < 16; tries++) {
-    const g = 1 + Math.floor(random() * 0xfffffffe);
-    if (g !== avoid) return g;
+  constructor(message: string, readonly noQuorum = false) {
+    super(message);
   }
-  return avoid === 1 ? 2 : 1;
 }
 
 async function step<T>(name: string, pnns: readonly number[], fn: (pnn: number) => Promise<T>): Promise<Map<number, T>> {
@@ -72,9 +75,9 @@ async function step<T>(name: string, pnns: readonly number[], fn: (pnn: number) 
   return results;
 }
 
-/** The union of the participants' dbs (GetDbMap gives the persistent flag NodeState lacks). */
-async function listDbs(r: RecoveryInput): Promise<DbInfo[]> {
-  const maps = await step('getdbmap', r.participants, (pnn) => control(r.rpc, pnn, 'getdbmap', { getDbMap: {} }, 'dbMap', r.tunables.recoveryTimeoutMs));
+/** The union of the participants' dbs (GetDbMap gives the persistent flag the freeze reply lacks). */
+async function listDbs(r: RecoveryInput, participants: readonly number[]): Promise<DbInfo[]> {
+  const maps = await step('getdbmap', participants, (pnn) => control(r.rpc, pnn, 'getdbmap', { getDbMap: {} }, 'dbMap', r.tunables.recoveryTimeoutMs));
   const byId = new Map<number, DbInfo>();
   for (const [pnn, map] of maps) {
     for (const db of map.dbs) {
@@ -91,15 +94,48 @@ async function listDbs(r: RecoveryInput): Promise<DbInfo[]> {
   return [...byId.values()].sort((a, b) => a.dbId - b.dbId);
 }
 
-async function recoverAllDbs(r: RecoveryInput, generation: number, dbs: readonly DbInfo[]): Promise<void> {
-  const ctx = { rpc: r.rpc, term: r.term, leader: r.leader, generation, currentGeneration: r.currentGeneration, participants: r.participants, timeoutMs: r.tunables.recoveryTimeoutMs };
+interface Frozen {
+  /** The participants frozen, sorted: everything after the freeze goes to them. */
+  participants: number[];
+  replies: FreezeReply[];
+  gMax: number;
+  vnnmap: number[];
+  /** When the last freeze reply came: the start of the lease wait. */
+  atMs: number;
+}
+
+/** Step 1: freeze everyone, then decide quorum, vnnmap and G_max from the replies only. */
+async function freezeAll(r: RecoveryInput): Promise<Frozen> {
+  const freezeMs = r.tunables.recoveryDrainTimeoutMs + r.tunables.recoveryTimeoutMs;
+  const { results, failures } = await everyNode(r.participants, (pnn) => control(r.rpc, pnn, 'freeze', { freeze: { term: r.term, generation: r.generation } }, 'freezeReply', freezeMs));
+  const atMs = r.nowMs();
+  const fatal = failures.filter((f) => !r.optional.has(f.pnn) || f.staleTerm);
+  if (fatal.length > 0) throw new StepFailed('freeze', fatal);
+  for (const f of failures) r.log.warn({ node: f.pnn, err: f.message }, 'witness not frozen: left out of this recovery');
+  const participants = r.participants.filter((p) => results.has(p));
+  const replies = participants.map((p) => results.get(p)!);
+  if (!hasQuorum(replies, r.nodesCount)) {
+    const counted = replies.filter((x) => !x.amnesiac).map((x) => x.pnn);
+    throw new Aborted(`no quorum: ${counted.length} of ${r.nodesCount} nodes count (${counted.join(',') || 'none'})`, true);
+  }
+  const vnnmap = replies.filter((x) => canBeMember(x)).map((x) => x.pnn).sort((a, b) => a - b);
+  if (!vnnmap.includes(r.leader)) throw new Aborted('own node is not eligible');
+  return { participants, replies, gMax: highestInstalled(replies), vnnmap, atMs };
+}
+
+async function recoverAllDbs(r: RecoveryInput, f: Frozen, dbs: readonly DbInfo[]): Promise<void> {
+  const ctx = {
+    rpc: r.rpc, term: r.term, leader: r.leader, generation: r.generation, replies: f.replies, gMax: f.gMax,
+    participants: f.participants, members: new Set(f.vnnmap), timeoutMs: r.tunables.recoveryTimeoutMs,
+  };
   let next = 0;
   const failures: ControlError[] = [];
+  const pushBase = (r.generation % 2 ** 32) * 0x10000;
   const worker = async (): Promise<void> => {
     while (next < dbs.length && failures.length === 0) {
       const index = next++;
       const db = dbs[index]!;
-      const out = await recoverDb(ctx, db, generation * 0x10000 + index);
+      const out = await recoverDb(ctx, db, pushBase + index);
       failures.push(...out.failures);
       r.log.info({ db: db.name, records: out.records, contributors: out.contributors }, out.failures.length === 0 ? 'db recovered' : 'db recovery failed');
     }
@@ -113,51 +149,55 @@ function checkStill(r: RecoveryInput): void {
   if (reason !== undefined) throw new Aborted(reason);
 }
 
+/** Before a thaw when a node of the nodes file was not frozen (§2.2): its lease may still run. */
+function leaseWaitMs(r: RecoveryInput, f: Frozen): number {
+  if (f.participants.length >= r.nodesCount) return 0;
+  const leaseMs = Math.max(...f.replies.map((x) => x.sharedAccessLeaseMs + x.leaseDriftMarginMs));
+  return Math.max(0, f.atMs + leaseMs - r.nowMs());
+}
+
 export async function runRecovery(r: RecoveryInput): Promise<RecoveryResult> {
   const startMs = r.nowMs();
-  const generation = newGeneration(r.random, r.currentGeneration);
-  const log = r.log.child({ generation, term: r.term });
+  const log = r.log.child({ generation: generationText(r.generation), term: r.term });
   try {
     checkStill(r);
-    log.info({ participants: r.participants, replaces: r.currentGeneration }, 'recovery started');
-    const freezeMs = r.tunables.recoveryDrainTimeoutMs + r.tunables.recoveryTimeoutMs;
-    await step('freeze', r.participants, (pnn) => control(r.rpc, pnn, 'freeze', { freeze: { term: r.term, generation } }, 'ok', freezeMs));
+    log.info({ participants: r.participants }, 'recovery started');
+    const f = await freezeAll(r);
     // No participant acks a probe of the replaced generation from here on (§2.2).
-    const frozenAtMs = r.nowMs();
-    const stepsMs: Record<string, number> = { freeze: frozenAtMs - startMs };
+    const stepsMs: Record<string, number> = { freeze: f.atMs - startMs };
     checkStill(r);
-    const dbs = await listDbs(r);
+    const dbs = await listDbs(r, f.participants);
     if (dbs.length > dbsMax) throw new Aborted(`${dbs.length} dbs exceed ${dbsMax}`);
-    await recoverAllDbs(r, generation, dbs);
-    stepsMs['dbs'] = r.nowMs() - frozenAtMs;
+    await recoverAllDbs(r, f, dbs);
+    stepsMs['dbs'] = r.nowMs() - f.atMs;
     checkStill(r);
-    const install = { installGeneration: { term: r.term, generation, pnns: [...r.participants] } };
-    await step('install', r.participants, (pnn) => control(r.rpc, pnn, 'install', install, 'ok', r.tunables.recoveryTimeoutMs));
+    const participants = f.replies.map((x) => ({ pnn: x.pnn, incarnation: x.incarnation }));
+    const install = { installGeneration: { term: r.term, generation: r.generation, pnns: f.vnnmap, participants, leader: r.leader } };
+    await step('install', f.participants, (pnn) => control(r.rpc, pnn, 'install', install, 'ok', r.tunables.recoveryTimeoutMs));
     stepsMs['install'] = r.nowMs() - startMs - stepsMs['freeze']! - stepsMs['dbs']!;
-    const leaseLeftMs = frozenAtMs + r.tunables.sharedAccessLeaseMs - r.nowMs();
-    if (r.unfrozenMembers.length > 0 && leaseLeftMs > 0) {
-      // An unfrozen member's lease was renewed at the latest by acks sent before the freeze.
-      log.info({ unfrozen: r.unfrozenMembers, waitMs: leaseLeftMs }, 'waiting out the shared access lease of unfrozen members');
-      await r.delay(leaseLeftMs);
+    const waitMs = leaseWaitMs(r, f);
+    if (waitMs > 0) {
+      log.info({ participants: f.participants, waitMs }, 'waiting out the shared access lease of nodes not frozen');
+      await r.delay(waitMs);
     }
     checkStill(r);
     const recoveryMs = r.nowMs() - startMs;
-    await step('thaw', r.participants, (pnn) => control(r.rpc, pnn, 'thaw', { thaw: { term: r.term, generation, recoveryMs } }, 'ok', r.tunables.recoveryTimeoutMs));
+    await step('thaw', f.participants, (pnn) => control(r.rpc, pnn, 'thaw', { thaw: { term: r.term, generation: r.generation, recoveryMs } }, 'ok', r.tunables.recoveryTimeoutMs));
     const durationMs = r.nowMs() - startMs;
     stepsMs['thaw'] = r.nowMs() - startMs - recoveryMs;
-    log.info({ durationMs, dbs: dbs.length, stepsMs }, 'recovery done');
-    return { ok: true, generation, durationMs, dbs: dbs.length };
+    log.info({ durationMs, dbs: dbs.length, vnnmap: f.vnnmap, gMax: generationText(f.gMax), stepsMs }, 'recovery done');
+    return { ok: true, generation: r.generation, durationMs, dbs: dbs.length, vnnmap: f.vnnmap, participants: f.participants };
   } catch (err) {
     const durationMs = r.nowMs() - startMs;
     if (err instanceof Aborted) {
       log.warn({ reason: err.message }, 'recovery aborted');
-      return { ok: false, reason: err.message, blame: [], staleTerm: false, aborted: true, durationMs };
+      return { ok: false, reason: err.message, blame: [], staleTerm: false, aborted: true, noQuorum: err.noQuorum, durationMs };
     }
     if (err instanceof StepFailed) {
       const staleTerm = err.failures.some((f) => f.staleTerm);
       const blame = staleTerm ? [] : [...new Set(err.failures.map((f) => f.pnn))].sort((a, b) => a - b);
       log.warn({ step: err.step, blame, staleTerm, err: err.message }, 'recovery failed');
-      return { ok: false, reason: err.message, blame, staleTerm, aborted: false, durationMs };
+      return { ok: false, reason: err.message, blame, staleTerm, aborted: false, noQuorum: false, durationMs };
     }
     throw err;
   }

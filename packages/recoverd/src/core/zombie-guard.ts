@@ -1,39 +1,35 @@
-// No zombies (DESIGN §5.4): a node's volatile copy counts in a recovery only if the node took
-// part in the cluster's current generation — its copy is valid and stamped with that generation.
-// A node left out of any recovery (stopped, banned, restarted, cut off, inactive) contributes
-// nothing and is wiped and refilled by the push.
+// No zombies (DESIGN §5.4): a node's volatile copy counts in a recovery only if it is as new as
+// the newest generation any participant has installed. The leader reads, from the freeze replies
+// of every participant (never from its own node alone), each node's installed generation and
+// each copy's generation and validity; G_max is the highest installed generation, and exactly
+// the valid copies of a generation ≥ G_max are merged. A node left out of any generation that
+// served — stopped, banned, restarted (copies wiped), cut off while the others recovered — has
+// an older copy generation and contributes nothing; it is wiped and refilled by the push.
+import type { BodyOf } from '@ctdbng/protocol';
+
+export type FreezeReply = BodyOf<'freezeReply'>;
 
 export interface CopyValidity {
   valid: boolean;
   generation: number;
 }
 
-/** Whether a pulled copy takes part in the merge. Generation 0 (no recovery yet) never counts. */
-export function copyCounts(copy: CopyValidity, currentGeneration: number): boolean {
-  if (currentGeneration === 0) return false;
-  if (!copy.valid) return false;
-  return copy.generation === currentGeneration;
+/** G_max: the highest generation any participant has installed (0 = none ever). */
+export function highestInstalled(replies: Iterable<FreezeReply>): number {
+  let g = 0;
+  for (const r of replies) g = Math.max(g, Number(r.installedGeneration));
+  return g;
 }
 
-/**
- * The generation a recovery replaces. The leader knows it when it installed one itself; a new
- * leader takes its own dbd's when that is nonzero and held by at least as many eligible nodes as
- * any other; otherwise the generation most eligible nodes hold (ties: the higher number, so the
- * choice is deterministic). A freshly restarted leader dbd (generation 0) thus does not discard
- * the survivors' data.
- */
-export function currentGeneration(o: { installed: number | undefined; own: number; eligible: readonly number[] }): number {
-  if (o.installed !== undefined && o.installed !== 0) return o.installed;
-  const counts = new Map<number, number>();
-  for (const g of o.eligible) if (g !== 0) counts.set(g, (counts.get(g) ?? 0) + 1);
-  let best = 0;
-  let bestCount = 0;
-  for (const [g, n] of counts) {
-    if (n > bestCount || (n === bestCount && g > best)) {
-      best = g;
-      bestCount = n;
-    }
-  }
-  if (o.own !== 0 && (counts.get(o.own) ?? 0) >= bestCount) return o.own;
-  return best;
+/** Whether a copy takes part in the merge. With G_max 0 (no generation ever served) nothing counts. */
+export function copyCounts(copy: CopyValidity, gMax: number): boolean {
+  return gMax !== 0 && copy.valid && copy.generation >= gMax;
+}
+
+/** The participants whose copy of db `dbId` counts, per their freeze replies. */
+export function countingHolders(replies: readonly FreezeReply[], dbId: number, gMax: number): number[] {
+  return replies
+    .filter((r) => r.dbs.some((d) => d.dbId === dbId && copyCounts({ valid: d.valid === true, generation: Number(d.generation) }, gMax)))
+    .map((r) => r.pnn)
+    .sort((a, b) => a - b);
 }

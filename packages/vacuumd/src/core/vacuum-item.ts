@@ -48,9 +48,12 @@ export function verdictFor(nodes: readonly NodeResults[], i: number, ok: Readonl
 export class BatchRunner {
   private readonly outcomes: ItemOutcome[] = [];
   /**
-   * The rsn each later step names: the tombstone's rsn on this node now, from the plan. It can be
-   * above the feed's rsn (the tombstone came back by migration); StoreTombstone must place an
-   * exact copy of the current one, and PurgeIfUnchanged checks that very rsn.
+   * The rsn each later step names: the tombstone's rsn on this node now, as the dmaster reports
+   * it in the plan — always, never the one vacuumd remembers. It can be above the feed's (the
+   * tombstone came back by migration) or below it (a recovery dropped the record and it was
+   * re-created and deleted again): StoreTombstone must place an exact copy of the current
+   * tombstone, never one with a higher rsn that would win the next merge (§4.3a, §5.3), and
+   * PurgeIfUnchanged checks that very rsn. The item's own rsn only names the item.
    */
   private readonly rsnNow = new Map<PendingItem, number>();
   private frozen = false;
@@ -75,8 +78,7 @@ export class BatchRunner {
     const cluster: PendingItem[] = [];
     items.forEach((it, i) => {
       const route = plan.routes[i]!;
-      const rsn = plan.rsns[i] ?? 0;
-      if (rsn > it.rsn) this.rsnNow.set(it, rsn);
+      this.rsnNow.set(it, plan.rsns[i] ?? 0);
       switch (route) {
         case VacuumRoute.VACUUM_ROUTE_GONE: return this.settle(it, 'dropped', 'gone', false);
         case VacuumRoute.VACUUM_ROUTE_RECREATED: return this.settle(it, 'dropped', 'recreated', false);

@@ -1,12 +1,17 @@
 // The core's Dbd (core/dbd-port.ts) over the client socket: one request per function, the reply
 // decoded into the core's plain shapes (protobufjs gives uint64 as numbers, number-longs.ts).
-import type { Dbd, DbRef, FeedBatch, LocalRecord, NodeResults, NodeStateView, PlanReply, SpaceReply, VacuumKey, VacuumPhase } from '../core/dbd-port.js';
+import type { VacuumPausePoint } from '@ctdbng/common';
+import { VacuumPhase, type Dbd, type DbRef, type FeedBatch, type LocalRecord, type NodeResults, type NodeStateView, type PlanReply, type SpaceReply, type VacuumKey } from '../core/dbd-port.js';
 import type { DbdConnection } from './dbd-connection.js';
 
 const noBytes = new Uint8Array(0);
 
 export class DbdAdapter implements Dbd {
-  constructor(private readonly c: DbdConnection) {}
+  /**
+   * @param pauseAfter fault injection (tests, run/faults.json "pauseAfter"): resolves when vacuumd
+   *   may go on after a remote phase; a switch in the transport, not in the vacuum logic.
+   */
+  constructor(private readonly c: DbdConnection, private readonly pauseAfter: (point: VacuumPausePoint) => Promise<void> = async () => undefined) {}
 
   async getDbMap(): Promise<readonly DbRef[]> {
     const m = await this.c.request({ getDbMap: {} }, 'dbMap');
@@ -38,6 +43,7 @@ export class DbdAdapter implements Dbd {
 
   async vacuumRemote(dbId: number, phase: VacuumPhase, keys: readonly VacuumKey[]): Promise<readonly NodeResults[]> {
     const r = await this.c.request({ vacuumRemote: { dbId, phase, keys: [...keys] } }, 'vacuumRemoteReply');
+    await this.pauseAfter(phase === VacuumPhase.VACUUM_PHASE_STORE_TOMBSTONE ? 'storeTombstone' : 'tryDelete');
     return r.nodes.map((n) => ({ pnn: n.pnn ?? 0, results: n.results ?? [], refusedCode: n.refusedCode ?? 0 }));
   }
 

@@ -6,7 +6,7 @@
 // is synchronous, so it is whole), close, exit 0.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { baseFromEnv, createLogger, InvariantError, loadNodeConfig, serveMetrics, setTunable, type NodeConfig, type TunableValues } from '@ctdbng/common';
+import { baseFromEnv, createLogger, FaultSwitch, faultsPath, InvariantError, loadNodeConfig, serveMetrics, setTunable, type NodeConfig, type TunableValues } from '@ctdbng/common';
 import { ErrorCode, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
 import { StateFile } from '../core/state-file.js';
 import { VacuumCore, VacuumNowError } from '../core/vacuum-core.js';
@@ -51,7 +51,13 @@ async function main(): Promise<void> {
   mkdirSync(cfg.runDir, { recursive: true });
   const state = new StateFile(join(cfg.base, 'db', 'vacuumd.sqlite'));
   const conn = new DbdConnection(cfg.clientSocket, () => tunables.controlTimeoutMs, log);
-  const dbd = new DbdAdapter(conn);
+  const faults = new FaultSwitch(faultsPath(cfg.runDir));
+  const dbd = new DbdAdapter(conn, async (point) => {
+    if (faults.get().pauseAfter !== point) return;
+    const version = faults.version();
+    log.warn({ point }, 'paused by the fault switch until run/faults.json changes');
+    while (faults.version() === version) await new Promise((r) => setTimeout(r, 50));
+  });
   const metrics = new VacuumMetrics();
   const fatal = (err: InvariantError): void => {
     log.fatal({ err }, 'invariant broken');
