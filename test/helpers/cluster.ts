@@ -53,6 +53,8 @@ export interface UseClusterOptions {
   nodes?: number;
   /** The cluster lock spec (`cluster lock =` in every ctdbng.conf), read when the cluster starts. */
   clusterLock?: () => string;
+  /** Nodes configured `witness` in the nodes file (DESIGN §1). */
+  witnesses?: number[];
   /** Run in beforeAll ahead of the start (e.g. an etcd the conf names), and in afterAll after the stop. */
   before?: () => Promise<void>;
   after?: () => Promise<void>;
@@ -69,6 +71,7 @@ export function useCluster(name: string, o: UseClusterOptions): ClusterFixture {
       nodes, base, portBase: o.portBase, fresh: true,
       ...(o.tunables ? { tunables: o.tunables } : {}),
       ...(o.clusterLock ? { clusterLock: o.clusterLock() } : {}),
+      ...(o.witnesses ? { witnesses: o.witnesses } : {}),
     });
   });
   afterAll(async () => {

@@ -2,7 +2,7 @@
 // faults.ts: cut a node off in both directions, make a node fail every recovery step), the
 // cluster's view through `ctdbng status --json` and GetNodeState, and the tunables that make
 // recoveries fast and bounded on a loaded machine.
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type NodeState } from '@ctdbng/client';
 import { ctdbng, ctdbngJson, type ClusterFixture, type JsonRecord } from './cluster.js';
@@ -27,8 +27,18 @@ export const fastTunables: Record<string, number> = {
   VacuumRetryMax: 500,
 };
 
+export interface FaultSwitches {
+  blockedPeers?: number[];
+  failRecovery?: boolean;
+  /** The one recovery control dbd answers with ERR_INTERNAL. */
+  failStep?: string;
+  oneWay?: { dropTo?: number[]; dropFrom?: number[] };
+  /** vacuumd stops after this phase until the file changes. */
+  pauseAfter?: 'storeTombstone' | 'tryDelete';
+}
+
 /** Writes node pnn's run/faults.json atomically (temp file, then rename). */
-export function writeFaults(fx: ClusterFixture, pnn: number, faults: { blockedPeers?: number[]; failRecovery?: boolean }): void {
+export function writeFaults(fx: ClusterFixture, pnn: number, faults: FaultSwitches): void {
   const path = join(fx.nodeBase(pnn), 'run', 'faults.json');
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(faults));
@@ -57,6 +67,7 @@ export interface StatusJson {
   generation: number;
   leader: number | null;
   vnnmap: number[];
+  quorum: boolean;
   nodes: { pnn: number; address: string; flags: string[] }[];
 }
 
@@ -162,3 +173,57 @@ export function recoverdMetricsUrl(fx: ClusterFixture, pnn: number): string {
   return `http://127.0.0.${pnn + 1}:${fx.portBase + 4}/metrics`;
 }
 
+/** The pid in node pnn's run/<name>.pid (supervisor, dbd, recoverd, vacuumd). */
+export function pidOf(fx: ClusterFixture, pnn: number, name: string): number {
+  return Number(readFileSync(join(fx.nodeBase(pnn), 'run', `${name}.pid`), 'utf8').trim());
+}
+
+/**
+ * Takes node pnn's daemons away for good: its supervisor is paused (SIGSTOP: it restarts
+ * nothing) and the daemons SIGKILLed. Returns the resume (SIGCONT), which is also deferred to
+ * the end of the test; the supervisor then restarts them.
+ */
+export function killHeld(fx: ClusterFixture, pnn: number, daemons: readonly string[]): () => void {
+  const supervisor = pidOf(fx, pnn, 'supervisor');
+  process.kill(supervisor, 'SIGSTOP');
+  let resumed = false;
+  const resume = (): void => {
+    if (resumed) return;
+    resumed = true;
+    process.kill(supervisor, 'SIGCONT');
+  };
+  fx.defer(resume);
+  for (const d of daemons) {
+    try {
+      process.kill(pidOf(fx, pnn, d), 'SIGKILL');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+  return resume;
+}
+
+/**
+ * The record-ownership invariants over the listed nodes' copies of db (cattdb): for every key,
+ * at most one node's copy names that node itself as dmaster, and that copy has strictly the
+ * highest rsn (the identical tombstones vacuuming places are the one exception, DESIGN §2.1.5).
+ * Returns the violations, one line each.
+ */
+export async function ownershipViolations(fx: ClusterFixture, pnns: readonly number[], db: string): Promise<string[]> {
+  const copies = await Promise.all(pnns.map(async (p) => ({ pnn: p, recs: await cattdb(fx, p, db) })));
+  const keys = new Set(copies.flatMap((c) => [...c.recs.keys()]));
+  const out: string[] = [];
+  for (const key of keys) {
+    const held = copies.flatMap((c) => {
+      const r = c.recs.get(key);
+      return r === undefined ? [] : [{ pnn: c.pnn, r }];
+    });
+    const owners = held.filter((h) => h.r.dmaster === h.pnn);
+    if (owners.length > 1) out.push(`${key}: dmaster on nodes ${owners.map((o) => o.pnn).join(',')}`);
+    const owner = owners[0];
+    if (owner === undefined) continue;
+    const newer = held.filter((h) => h.pnn !== owner.pnn && h.r.rsn >= owner.r.rsn && !(h.r.rsn === owner.r.rsn && h.r.data === '' && owner.r.data === ''));
+    if (newer.length > 0) out.push(`${key}: node ${newer.map((n) => n.pnn).join(',')} has rsn ≥ the dmaster's (${owner.r.rsn} on ${owner.pnn})`);
+  }
+  return out;
+}

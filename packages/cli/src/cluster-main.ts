@@ -28,6 +28,7 @@ interface UpFlags {
   tunables?: string;
   logLevel: LogLevel;
   clusterLock?: string;
+  witness?: number[];
 }
 
 function tunablesText(flags: UpFlags): string {
@@ -51,6 +52,7 @@ async function runUp(flags: UpFlags): Promise<void> {
       base, nodes: flags.nodes, fresh: flags.fresh, tunablesText: tunablesText(flags), logLevel: flags.logLevel,
       ...(flags.portBase !== undefined ? { portBase: flags.portBase } : {}),
       ...(flags.clusterLock !== undefined ? { clusterLock: flags.clusterLock } : {}),
+      ...(flags.witness !== undefined ? { witnesses: flags.witness } : {}),
     });
     process.stdout.write(upReport(r));
   } catch (err) {
@@ -91,6 +93,7 @@ function program(): Command {
     .option('--port-base <P>', 'node port P, recoverd P+1, metrics P+2..P+4', intArg('a port', 1, 65530))
     .option('--tunables <file>', 'ctdbng.tunables for every node (default: $CTDBNG_CLUSTER_TUNABLES "Name=v ...")')
     .option('--cluster-lock <spec>', 'cluster lock of every node: a file path, etcd://host:port/key or !command')
+    .option('--witness <pnns>', 'nodes that hold no records but keep a quorum (comma-separated; e.g. -n 3 --witness 2 for two nodes and a witness)', pnnList)
     .addOption(new Option('--log-level <level>', 'daemon log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'))
     .action((flags: UpFlags) => runUp(flags));
   p.command('down')

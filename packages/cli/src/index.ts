@@ -27,6 +27,8 @@ export interface StartClusterOptions {
    * or `!command` (packages/recoverd README). None by default.
    */
   clusterLock?: string;
+  /** Nodes configured `witness` in the nodes file (DESIGN §1). */
+  witnesses?: readonly number[];
   timeoutMs?: number;
 }
 
@@ -57,6 +59,7 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
       ...(o.portBase !== undefined ? { portBase: o.portBase } : {}),
       ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
       ...(o.clusterLock !== undefined ? { clusterLock: o.clusterLock } : {}),
+      ...(o.witnesses !== undefined ? { witnesses: o.witnesses } : {}),
       ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
     });
   } catch (err) {

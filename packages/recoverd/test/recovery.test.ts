@@ -113,6 +113,21 @@ describe('recovery', () => {
     expect(amnesiac).toMatchObject({ ok: false, noQuorum: true });
   });
 
+  it('a banned witness that cannot even be frozen or installed is left out; the recovery completes without it', async () => {
+    for (const step of ['freeze', 'installGeneration']) {
+      const dbds = cluster();
+      dbds.get(2)!.banned = true;
+      dbds.get(2)!.failOn.add(step);
+      const res = await runRecovery(input(dbds, { optional: new Set([2]) }));
+      expect(res, step).toMatchObject({ ok: true, vnnmap: [0, 1], participants: [0, 1] });
+      expect(dbds.get(0)!.frozen).toBe(false);
+      // A member that fails the same step fails the recovery.
+      const again = cluster();
+      again.get(1)!.failOn.add(step);
+      expect(await runRecovery(input(again)), step).toMatchObject({ ok: false, blame: [1] });
+    }
+  });
+
   it('a stopped participant takes part as a witness: frozen, installed, given no records, outside the vnnmap', async () => {
     const dbds = cluster();
     dbds.get(2)!.stopped = true;

@@ -25,6 +25,8 @@ export interface UpOptions {
   logLevel?: LogLevel;
   /** `[cluster] cluster lock` of every node: a file path, `etcd://host:port/key` or `!command`. */
   clusterLock?: string;
+  /** Nodes configured `witness` (DESIGN §1): they hold no records; a 2-node cluster adds one. */
+  witnesses?: readonly number[];
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
 }
@@ -79,10 +81,11 @@ export async function up(o: UpOptions): Promise<UpResult> {
   if (!alreadyRunning) startNodes(o);
   const nodes = parseNodesFile(readFileSync(nodePaths.nodesFile(nodeDir(o.base, 0)), 'utf8'));
   const pnns = memberPnns(nodes);
+  const witnesses = nodes.nodes.filter((n) => n.witness).map((n) => n.pnn);
   const deadlineMs = startedMs + (o.timeoutMs ?? upTimeoutMsDefault);
   let generation: number;
   try {
-    generation = await waitAllReady(o.base, pnns, deadlineMs);
+    generation = await waitAllReady(o.base, pnns, witnesses, deadlineMs);
   } catch (err) {
     // A cluster this call started and that did not come up is taken down (its logs stay).
     if (!alreadyRunning) await down(o.base);
@@ -95,9 +98,9 @@ export async function up(o: UpOptions): Promise<UpResult> {
  * Every node ready, all with the same generation. Nodes are polled one by one, so a recovery that
  * ran meanwhile can leave them on different generations: then they are asked again.
  */
-async function waitAllReady(base: string, pnns: readonly number[], deadlineMs: number): Promise<number> {
+async function waitAllReady(base: string, pnns: readonly number[], witnesses: readonly number[], deadlineMs: number): Promise<number> {
   for (;;) {
-    const generations = await Promise.all(pnns.map((p) => waitNodeReady(base, p, pnns, deadlineMs)));
+    const generations = await Promise.all(pnns.map((p) => waitNodeReady(base, p, pnns, deadlineMs, witnesses)));
     const first = generations[0]!;
     if (generations.every((g) => g === first)) return first;
     if (Date.now() >= deadlineMs) {
@@ -114,6 +117,7 @@ function startNodes(o: UpOptions): void {
     writeNodeFiles({
       base: o.base, pnn, nodes: o.nodes, ports, logLevel: o.logLevel ?? 'info', tunablesText: o.tunablesText ?? '',
       ...(o.clusterLock !== undefined ? { clusterLock: o.clusterLock } : {}),
+      ...(o.witnesses !== undefined ? { witnesses: o.witnesses } : {}),
     }),
   );
   // Stale sockets of daemons that died uncleanly: "socket exists" must mean "dbd bound it".

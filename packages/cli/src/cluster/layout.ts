@@ -32,8 +32,9 @@ export function nodeAddress(pnn: number): string {
   return `127.0.0.${pnn + 1}`;
 }
 
-export function nodesFileText(nodes: number): string {
-  return Array.from({ length: nodes }, (_, p) => `${nodeAddress(p)}\n`).join('');
+/** The nodes file: one address a line; a witness (DESIGN §1: holds no records, keeps a quorum) is marked so. */
+export function nodesFileText(nodes: number, witnesses: readonly number[] = []): string {
+  return Array.from({ length: nodes }, (_, p) => `${nodeAddress(p)}${witnesses.includes(p) ? ' witness' : ''}\n`).join('');
 }
 
 export class TunablesSpecError extends Error {
@@ -65,6 +66,8 @@ export interface NodeFilesOptions {
   tunablesText: string;
   /** `[cluster] cluster lock` of every node (a file path, `etcd://host:port/key` or `!command`); none when undefined. */
   clusterLock?: string;
+  /** Nodes configured `witness` in the nodes file. */
+  witnesses?: readonly number[];
 }
 
 export class ClusterLockSpecError extends Error {
@@ -97,7 +100,7 @@ export function writeNodeFiles(o: NodeFilesOptions): string {
     logFile: 'stderr',
   });
   writeFileSync(join(dir, 'ctdbng.conf'), withClusterLock(conf, o.clusterLock));
-  writeFileSync(nodePaths.nodesFile(dir), nodesFileText(o.nodes));
+  writeFileSync(nodePaths.nodesFile(dir), nodesFileText(o.nodes, o.witnesses));
   writeFileSync(join(dir, 'ctdbng.tunables'), o.tunablesText);
   return dir;
 }

@@ -13,16 +13,19 @@ export class NodeNotReadyError extends Error {
   }
 }
 
-/** Why node `pnn` of a cluster of `pnns` has not finished its first recovery; undefined once it has. */
-export function notRecoveredReason(s: NodeState, pnn: number, pnns: readonly number[]): string | undefined {
+/**
+ * Why node `pnn` of a cluster of `pnns` has not finished its first recovery; undefined once it
+ * has. `witnesses` are in no vnnmap (DESIGN §1); every node's links must be up all the same.
+ */
+export function notRecoveredReason(s: NodeState, pnn: number, pnns: readonly number[], witnesses: readonly number[] = []): string | undefined {
   const sorted = [...s.vnnmap].sort((a, b) => a - b);
-  const members = [...pnns].sort((a, b) => a - b);
+  const members = pnns.filter((p) => !witnesses.includes(p)).sort((a, b) => a - b);
   if (s.generation === 0) return 'no generation yet (no recovery has run)';
   if (s.frozen) return `frozen (recovery of generation ${s.generation} not finished)`;
   if (s.leader === null) return 'no leader known';
   if (s.stopped || s.banned || s.inactive) return `not active (stopped ${s.stopped}, banned ${s.banned}, inactive ${s.inactive})`;
   if (sorted.length !== members.length || !sorted.every((p, i) => p === members[i])) return `vnnmap [${s.vnnmap.join(',')}], not every node`;
-  const down = members.filter((p) => p !== pnn && !s.linksUp.includes(p));
+  const down = pnns.filter((p) => p !== pnn && !s.linksUp.includes(p));
   return down.length === 0 ? undefined : `no link to node(s) ${down.join(',')}`;
 }
 
@@ -31,7 +34,7 @@ export function notRecoveredReason(s: NodeState, pnn: number, pnns: readonly num
  * and resolves with the generation it then reports;
  * NodeNotReadyError when its supervisor dies or the deadline passes.
  */
-export async function waitNodeReady(base: string, pnn: number, pnns: readonly number[], deadlineMs: number): Promise<number> {
+export async function waitNodeReady(base: string, pnn: number, pnns: readonly number[], deadlineMs: number, witnesses: readonly number[] = []): Promise<number> {
   const dir = nodeDir(base, pnn);
   let client: Client | undefined;
   let why = 'dbd does not answer';
@@ -44,7 +47,7 @@ export async function waitNodeReady(base: string, pnn: number, pnns: readonly nu
         throw new NodeNotReadyError(pnn, `node ${pnn}: its supervisor is not running`);
       }
       client ??= await tryConnect(dir, 'ctdbng-cluster');
-      const seen = client === undefined ? 'error' : await readiness(client, pnn, pnns);
+      const seen = client === undefined ? 'error' : await readiness(client, pnn, pnns, witnesses);
       if (typeof seen === 'number') return seen;
       if (seen !== 'error') why = seen.notReady;
       if (seen === 'error') {
@@ -63,10 +66,10 @@ export async function waitNodeReady(base: string, pnn: number, pnns: readonly nu
 type Readiness = number | { notReady: string } | 'error';
 
 /** The generation when the node is ready, else why not, or 'error' when it did not answer. */
-async function readiness(client: Client, pnn: number, pnns: readonly number[]): Promise<Readiness> {
+async function readiness(client: Client, pnn: number, pnns: readonly number[], witnesses: readonly number[]): Promise<Readiness> {
   try {
     const s = await client.getNodeState({ timeoutMs: pollRequestTimeoutMs });
-    const notReady = notRecoveredReason(s, pnn, pnns);
+    const notReady = notRecoveredReason(s, pnn, pnns, witnesses);
     return notReady === undefined ? s.generation : { notReady };
   } catch {
     return 'error'; // dbd restarting or busy: polled again

@@ -49,10 +49,9 @@ export class ClusterAttach {
     if ('error' in res) return reply(res.error);
     const db = res.db;
     const info = { dbId: db.info.dbId, name: db.info.name, persistent: db.info.persistent, path: db.info.path };
-    // Every connected member (every connected node before the first generation): a node left out
-    // of the generation (cut off, stopped) learns the db from NodeHello or the next recovery.
-    const members = ctx.vnn.pnns.length === 0 ? ctx.peers() : ctx.vnn.pnns.filter((p) => p !== ctx.pnn);
-    const peers = members.filter((p) => ctx.linksUp.has(p));
+    // Every connected node, witnesses included (they hold the db empty): a node not connected now
+    // learns the db from NodeHello or the next recovery.
+    const peers = ctx.peers().filter((p) => ctx.linksUp.has(p));
     if (peers.length === 0) return reply({ attachReply: { db: info } });
     const id = this.nextId++;
     this.pending.set(id, { db, waitingFor: new Set(peers), reply: (body) => reply(body) });

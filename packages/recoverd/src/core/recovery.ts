@@ -75,6 +75,19 @@ async function step<T>(name: string, pnns: readonly number[], fn: (pnn: number) 
   return results;
 }
 
+/**
+ * A step on every frozen participant. A witness that fails it (a banned node, say) is left out
+ * of the steps after, rather than failing the recovery for ever: it stays frozen for this
+ * generation and so acks no probe of an older one. A member that fails it fails the recovery.
+ */
+async function stepWitnessesOptional(r: RecoveryInput, f: Frozen, name: string, fn: (pnn: number) => Promise<unknown>): Promise<void> {
+  const { failures } = await everyNode(f.participants, fn);
+  const fatal = failures.filter((x) => f.vnnmap.includes(x.pnn) || x.staleTerm);
+  if (fatal.length > 0) throw new StepFailed(name, fatal);
+  for (const x of failures) r.log.warn({ node: x.pnn, step: name, err: x.message }, 'witness left out of the rest of this recovery');
+  f.participants = f.participants.filter((p) => !failures.some((x) => x.pnn === p));
+}
+
 /** The union of the participants' dbs (GetDbMap gives the persistent flag the freeze reply lacks). */
 async function listDbs(r: RecoveryInput, participants: readonly number[]): Promise<DbInfo[]> {
   const maps = await step('getdbmap', participants, (pnn) => control(r.rpc, pnn, 'getdbmap', { getDbMap: {} }, 'dbMap', r.tunables.recoveryTimeoutMs));
@@ -173,7 +186,7 @@ export async function runRecovery(r: RecoveryInput): Promise<RecoveryResult> {
     checkStill(r);
     const participants = f.replies.map((x) => ({ pnn: x.pnn, incarnation: x.incarnation }));
     const install = { installGeneration: { term: r.term, generation: r.generation, pnns: f.vnnmap, participants, leader: r.leader } };
-    await step('install', f.participants, (pnn) => control(r.rpc, pnn, 'install', install, 'ok', r.tunables.recoveryTimeoutMs));
+    await stepWitnessesOptional(r, f, 'install', (pnn) => control(r.rpc, pnn, 'install', install, 'ok', r.tunables.recoveryTimeoutMs));
     stepsMs['install'] = r.nowMs() - startMs - stepsMs['freeze']! - stepsMs['dbs']!;
     const waitMs = leaseWaitMs(r, f);
     if (waitMs > 0) {
@@ -182,7 +195,7 @@ export async function runRecovery(r: RecoveryInput): Promise<RecoveryResult> {
     }
     checkStill(r);
     const recoveryMs = r.nowMs() - startMs;
-    await step('thaw', f.participants, (pnn) => control(r.rpc, pnn, 'thaw', { thaw: { term: r.term, generation: r.generation, recoveryMs } }, 'ok', r.tunables.recoveryTimeoutMs));
+    await stepWitnessesOptional(r, f, 'thaw', (pnn) => control(r.rpc, pnn, 'thaw', { thaw: { term: r.term, generation: r.generation, recoveryMs } }, 'ok', r.tunables.recoveryTimeoutMs));
     const durationMs = r.nowMs() - startMs;
     stepsMs['thaw'] = r.nowMs() - startMs - recoveryMs;
     log.info({ durationMs, dbs: dbs.length, vnnmap: f.vnnmap, gMax: generationText(f.gMax), stepsMs }, 'recovery done');

@@ -1,0 +1,26 @@
+// A witness (DESIGN §1): two nodes that hold records and a third, `witness` in the nodes file,
+// that holds none but installs generations, acks lease probes and votes. With node 1 gone, node
+// 0 and the witness are a quorum: node 0 keeps serving; the witness never holds a record.
+import { expect, test } from 'vitest';
+import { useCluster } from '../helpers/cluster.js';
+import { cattdb, catdb, ctdbngOk, fastTunables, killHeld, status, waitSettled } from '../helpers/recovery.js';
+
+const fx = useCluster('rec-witness', { portBase: 45_500, tunables: fastTunables, witnesses: [2] });
+const dbName = 'witness.tdb';
+
+test('a 3-entry nodes file with node 2 a witness: kill node 1, node 0 keeps serving, and the witness holds no records', async () => {
+  await waitSettled(fx, [0, 1, 2], [0, 1]);
+  expect((await status(fx, 2)).nodes.find((n) => n.pnn === 2)?.flags).toEqual(['WITNESS']);
+  await ctdbngOk(fx, 0, ['attach', dbName]);
+  for (let i = 0; i < 10; i++) await ctdbngOk(fx, i % 2, ['writekey', dbName, `w-${i}`, `v${i}`]);
+  expect((await cattdb(fx, 2, dbName)).size).toBe(0);
+
+  killHeld(fx, 1, ['dbd', 'recoverd', 'vacuumd']);
+  await waitSettled(fx, [0, 2], [0], 40_000);
+  // Node 0 serves every record (node 1's were on node 0 too after the last recovery) and takes writes.
+  await ctdbngOk(fx, 0, ['writekey', dbName, 'after-kill', 'yes']);
+  const live = await catdb(fx, 0, dbName);
+  expect(live.get('after-kill')?.data).toBe('yes');
+  expect((await cattdb(fx, 2, dbName)).size).toBe(0);
+  expect((await status(fx, 0)).leader).toBe(0);
+});
