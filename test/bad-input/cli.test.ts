@@ -3,7 +3,7 @@
 import { expect, test } from 'vitest';
 import { ctdbng, ctdbngJson, useCluster } from '../helpers/cluster.js';
 
-const fx = useCluster('bad-cli', { portBase: 42_000 });
+const fx = useCluster('bad-cli', { portBase: 12_000 });
 
 test('a CLI usage error exits 2 with one line on stderr', async () => {
   for (const args of [['frobnicate'], ['readkey'], ['--json', 'pnn', 'extra'], ['-n', 'seven', 'status'], []]) {

@@ -8,7 +8,7 @@ import { fnv1a32String } from '@ctdbng/common';
 import { useCluster } from '../helpers/cluster.js';
 import { rawClient } from '../helpers/raw.js';
 
-const fx = useCluster('bad-client', { portBase: 41_800 });
+const fx = useCluster('bad-client', { portBase: 11_800 });
 const dbName = 'bad.tdb';
 const dbId = fnv1a32String(dbName);
 const guardKey = 'guard';

@@ -10,7 +10,7 @@ import { encodeEnvelope } from '@ctdbng/protocol';
 import { useCluster } from '../helpers/cluster.js';
 import { rawNodePeer } from '../helpers/raw.js';
 
-const fx = useCluster('bad-node', { portBase: 41_900 });
+const fx = useCluster('bad-node', { portBase: 11_900 });
 const dbName = 'badnode.tdb';
 const guardKey = 'guard';
 const guardData = 'intact';

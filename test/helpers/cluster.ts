@@ -60,8 +60,15 @@ export interface UseClusterOptions {
   after?: () => Promise<void>;
 }
 
+/**
+ * Test clusters bind fixed ports below Linux's ephemeral range (32768–60999 by default): a port
+ * in it can be the local port of any client connection at that moment, and the bind fails.
+ */
+export const testPortsMax = 32_767;
+
 export function useCluster(name: string, o: UseClusterOptions): ClusterFixture {
   const nodes = o.nodes ?? 3;
+  if (o.portBase + 4 > testPortsMax) throw new Error(`portBase ${o.portBase}: test ports must stay below ${testPortsMax + 1} (the ephemeral port range)`);
   const base = mkdtempSync(join(tmpdir(), `ctdbng-it-${name}-`));
   let cluster: Cluster | undefined;
   let cleanups: (() => unknown)[] = [];

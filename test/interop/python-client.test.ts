@@ -13,7 +13,7 @@ import { debianPython, haveTools, systemTools } from '../helpers/system-tools.js
 const tools = [systemTools.protoc, systemTools.pythonZmq, systemTools.pythonProtobuf];
 
 describe.skipIf(!haveTools('test/interop', tools))('a client in another language', () => {
-const fx = useCluster('python', { portBase: 42_100 });
+const fx = useCluster('python', { portBase: 12_100 });
 let genDir = '';
 
 beforeAll(() => {

@@ -5,7 +5,7 @@ import { expect, test } from 'vitest';
 import { keyWithLmaster, startScript, useCluster } from '../helpers/cluster.js';
 
 const lockLeaseSeconds = 3;
-const fx = useCluster('killed-holder', { portBase: 41_500, tunables: { LockLeaseSeconds: lockLeaseSeconds } });
+const fx = useCluster('killed-holder', { portBase: 11_500, tunables: { LockLeaseSeconds: lockLeaseSeconds } });
 const dbName = 'killed.tdb';
 /** The lease plus ample slack for a loaded CI machine: a bound, not a measurement. */
 const waitBoundMs = lockLeaseSeconds * 1000 + 12_000;

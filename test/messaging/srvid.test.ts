@@ -4,7 +4,7 @@ import { expect, test } from 'vitest';
 import type { Client } from '@ctdbng/client';
 import { useCluster } from '../helpers/cluster.js';
 
-const fx = useCluster('srvid', { portBase: 41_700 });
+const fx = useCluster('srvid', { portBase: 11_700 });
 const srvid = 0x5eed_0001;
 const otherSrvid = 0x5eed_0002;
 

@@ -3,7 +3,7 @@
 import { expect, test } from 'vitest';
 import { keyWithLmaster, startScript, startTogether, useCluster } from '../helpers/cluster.js';
 
-const fx = useCluster('counter', { portBase: 41_400 });
+const fx = useCluster('counter', { portBase: 11_400 });
 const dbName = 'counter.tdb';
 const perClient = 500;
 

@@ -3,7 +3,7 @@
 import { expect, test } from 'vitest';
 import { cattdbRecord, keyWithLmaster, useCluster } from '../helpers/cluster.js';
 
-const fx = useCluster('creation', { portBase: 41_000 });
+const fx = useCluster('creation', { portBase: 11_000 });
 const dbName = 'creation.tdb';
 
 test("The talk's creation flow: node 1 (lmaster) creates a new key asked for on node 0 and migrates it there", async () => {

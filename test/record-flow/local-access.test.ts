@@ -6,7 +6,7 @@ import { keyWithLmaster, useCluster } from '../helpers/cluster.js';
 
 // A longer shared-access lease (probes every 1.25 s) so that a slow probe round on a busy CI
 // machine cannot send a shared-access operation back to dbd in the middle of the count.
-const fx = useCluster('local-access', { portBase: 41_100, tunables: { SharedAccessLease: 5_000 } });
+const fx = useCluster('local-access', { portBase: 11_100, tunables: { SharedAccessLease: 5_000 } });
 const dbName = 'local.tdb';
 const ops = 1_000;
 

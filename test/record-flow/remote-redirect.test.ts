@@ -5,7 +5,7 @@ import { expect, test } from 'vitest';
 import type { Db } from '@ctdbng/client';
 import { cattdbRecord, keyWithLmaster, useCluster, type ClusterFixture } from '../helpers/cluster.js';
 
-const fx = useCluster('remote-redirect', { portBase: 41_300 });
+const fx = useCluster('remote-redirect', { portBase: 11_300 });
 const dbName = 'redirect.tdb';
 
 interface Copy { pnn: number; rsn: number; dmaster: number; data: string }

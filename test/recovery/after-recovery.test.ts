@@ -7,7 +7,7 @@ import { LockLostError, type Db } from '@ctdbng/client';
 import { useCluster } from '../helpers/cluster.js';
 import { cattdb, fastTunables, recover, waitSettled } from '../helpers/recovery.js';
 
-const fx = useCluster('rec-after-recovery', { portBase: 43_300, tunables: fastTunables });
+const fx = useCluster('rec-after-recovery', { portBase: 13_300, tunables: fastTunables });
 const dbName = 'after-recovery.tdb';
 const records = 210;
 const loopsPerNode = 3;

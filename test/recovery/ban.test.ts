@@ -7,7 +7,7 @@ import { useCluster } from '../helpers/cluster.js';
 import { clearFaults, fastTunables, nodeState, status, waitSettled, writeFaults } from '../helpers/recovery.js';
 
 const banPeriodSeconds = 3;
-const fx = useCluster('rec-ban', { portBase: 44_000, tunables: { ...fastTunables, RecoveryBanCount: 2, RecoveryBanPeriod: banPeriodSeconds } });
+const fx = useCluster('rec-ban', { portBase: 14_050, tunables: { ...fastTunables, RecoveryBanCount: 2, RecoveryBanPeriod: banPeriodSeconds } });
 
 test('A node that fails recovery repeatedly is banned for RecoveryBanPeriod, then rejoins', async () => {
   fx.defer(() => clearFaults(fx, 2));

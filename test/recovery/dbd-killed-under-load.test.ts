@@ -5,7 +5,7 @@ import { expect, test } from 'vitest';
 import { keyWithLmaster, useCluster } from '../helpers/cluster.js';
 import { catdb, ctdbngOk, fastTunables, ownershipViolations, pidOf, waitSettled } from '../helpers/recovery.js';
 
-const fx = useCluster('rec-kill-under-load', { portBase: 45_700, tunables: fastTunables });
+const fx = useCluster('rec-kill-under-load', { portBase: 15_700, tunables: fastTunables });
 const dbName = 'kill-under-load.tdb';
 const keys = [0, 1, 2, 3].map((i) => keyWithLmaster('load', 1, [0, 1, 2], i));
 

@@ -52,7 +52,7 @@ async function killDbdOfNode2(fx: ClusterFixture, boundMs: number): Promise<void
 }
 
 describe('keepalive limit reached', () => {
-  const fx = useCluster('rec-dbd-killed', { portBase: 43_400, tunables: fastTunables });
+  const fx = useCluster('rec-dbd-killed', { portBase: 13_400, tunables: fastTunables });
   test('kill -9 of a node\'s dbd: the others recover within KeepaliveInterval × KeepaliveLimit + 2 s, the survivors\' records are intact, and the node rejoins with a fresh, valid copy', async () => {
     await killDbdOfNode2(fx, (fastTunables['KeepaliveInterval']! * fastTunables['KeepaliveLimit']! + 2) * 1000);
   });
@@ -61,7 +61,7 @@ describe('keepalive limit reached', () => {
 describe('restart faster than the keepalive limit', () => {
   // KeepaliveLimit 100: missed keepalives would take 100 s to count, so only the new incarnation
   // (the restarted dbd's NodeHello, its generation 0) can reveal the restart in time.
-  const fx = useCluster('rec-dbd-killed-fast', { portBase: 43_410, tunables: { ...fastTunables, KeepaliveLimit: 100 } });
+  const fx = useCluster('rec-dbd-killed-fast', { portBase: 13_410, tunables: { ...fastTunables, KeepaliveLimit: 100 } });
   test('kill -9 of a node\'s dbd restarted before any keepalive is missed: its new incarnation is noticed and it rejoins with a fresh, valid copy', async () => {
     await killDbdOfNode2(fx, 5_000);
   });

@@ -12,7 +12,7 @@ import { ctdbng, useCluster } from '../helpers/cluster.js';
 import { fastTunables, metricValue, nodeStates, recoverdMetricsUrl, waitSettled } from '../helpers/recovery.js';
 import { haveTools, systemTools } from '../helpers/system-tools.js';
 
-const etcdPort = 43_950;
+const etcdPort = 13_950;
 const etcdUrl = `http://127.0.0.1:${etcdPort}`;
 const lockKey = '/ctdbng/lock';
 const etcdDir = mkdtempSync(join(tmpdir(), 'ctdbng-it-etcd-'));
@@ -55,7 +55,7 @@ async function killEtcd(): Promise<void> {
 
 describe.skipIf(!haveTools('test/recovery/etcd-lock', [systemTools.etcd]))('the etcd cluster lock', () => {
 const fx = useCluster('rec-etcd-lock', {
-  portBase: 43_900,
+  portBase: 13_900,
   tunables: { ...fastTunables, ClusterLockTimeout: 2000 },
   clusterLock: () => `etcd://127.0.0.1:${etcdPort}${lockKey}`,
   before: startEtcd,

@@ -7,7 +7,8 @@ import { useCluster } from '../helpers/cluster.js';
 import { cattdb, clearFaults, fastTunables, nodeStates, pidOf, waitSettled, writeFaults } from '../helpers/recovery.js';
 
 // Failures are not banned here: the node must come back as a member once the fault is cleared.
-const fx = useCluster('rec-failed-steps', { portBase: 45_000, tunables: { ...fastTunables, RecoveryBanCount: 1000 } });
+// RerecoveryTimeout paces the retries of the failing recovery (about 10 a second).
+const fx = useCluster('rec-failed-steps', { portBase: 15_000, tunables: { ...fastTunables, RecoveryBanCount: 1000, RerecoveryTimeout: 100 } });
 const dbName = 'failed-steps.tdb';
 
 async function writeRecords(prefix: string, count: number): Promise<Map<string, string>> {
@@ -69,11 +70,12 @@ test('failStep thaw on node 2, then cleared: every record written before is on e
 test("the leader's recoverd killed (SIGKILL) between push and install: the next leader's recovery keeps every record", async () => {
   const expected = await writeRecords('kill', 60);
   const { generation, leader } = await waitSettled(fx, [0, 1, 2], [0, 1, 2]);
-  // Every install fails: the leader pushes everywhere and stops there, again and again.
+  // Every install fails: the leader pushes everywhere and stops there, again and again (a node
+  // may install one generation before it reads the fault switch: it is frozen all the same).
   for (const p of [0, 1, 2]) writeFaults(fx, p, { failStep: 'installGeneration' });
   await askRecovery();
-  const frozenFor = (): Promise<boolean> => nodeStates(fx, [0, 1, 2]).then((s) => s.every((x) => x?.frozen === true && x.generation === generation));
-  await expect.poll(frozenFor, { timeout: 20_000, interval: 50 }).toBe(true);
+  const frozen = (): Promise<boolean> => nodeStates(fx, [0, 1, 2]).then((s) => s.every((x) => x?.frozen === true));
+  await expect.poll(frozen, { timeout: 20_000, interval: 50 }).toBe(true);
   process.kill(pidOf(fx, leader, 'recoverd'), 'SIGKILL');
   for (const p of [0, 1, 2]) clearFaults(fx, p);
   const after = await waitSettled(fx, [0, 1, 2], [0, 1, 2], 40_000);

@@ -9,7 +9,7 @@ import type { Db } from '@ctdbng/client';
 import { useCluster } from '../helpers/cluster.js';
 import { catdb, ctdbngOk, fastTunables, nodeStates, recover, status, waitSettled } from '../helpers/recovery.js';
 
-const fx = useCluster('rec-leader-killed', { portBase: 43_500, tunables: fastTunables });
+const fx = useCluster('rec-leader-killed', { portBase: 13_500, tunables: fastTunables });
 const dbName = 'leader-killed.tdb';
 
 async function writeAll(dbs: readonly (Db | undefined)[], prefix: string, expected: Map<string, string>): Promise<void> {

@@ -7,7 +7,7 @@ import { expect, test } from 'vitest';
 import { useCluster } from '../helpers/cluster.js';
 import { cattdb, catdb, fastTunables, recover, waitSettled } from '../helpers/recovery.js';
 
-const fx = useCluster('rec-newest-write', { portBase: 43_200, tunables: fastTunables });
+const fx = useCluster('rec-newest-write', { portBase: 13_200, tunables: fastTunables });
 const dbName = 'newest-write.tdb';
 const keys = Array.from({ length: 30 }, (_, i) => `newest-${i}`);
 

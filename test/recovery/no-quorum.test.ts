@@ -6,7 +6,7 @@ import { keyWithLmaster, useCluster } from '../helpers/cluster.js';
 import { cattdb, ctdbngOk, fastTunables, killHeld, nodeState, ownershipViolations, pidOf, status, waitSettled } from '../helpers/recovery.js';
 import { ctdbng } from '../helpers/cluster.js';
 
-const fx = useCluster('rec-no-quorum', { portBase: 45_400, tunables: fastTunables });
+const fx = useCluster('rec-no-quorum', { portBase: 15_400, tunables: fastTunables });
 const dbName = 'no-quorum.tdb';
 
 test('with 2 of 3 dbds killed (supervisors paused) the survivor serves no record and status says "no quorum"; service returns when one comes back', async () => {

@@ -7,7 +7,7 @@ import { keyWithLmaster, startScript, useCluster } from '../helpers/cluster.js';
 import { catdb, cattdb, clearFaults, ctdbngOk, fastTunables, nodeStates, waitSettled, writeFaults } from '../helpers/recovery.js';
 
 const leaseMs = fastTunables['SharedAccessLease']!;
-const fx = useCluster('rec-one-way', { portBase: 45_200, tunables: fastTunables });
+const fx = useCluster('rec-one-way', { portBase: 15_200, tunables: fastTunables });
 const dbName = 'one-way.tdb';
 
 function acks(stdout: string): { value: number; ns: bigint }[] {

@@ -7,7 +7,7 @@ import { InactiveError } from '@ctdbng/client';
 import { ctdbng, useCluster } from '../helpers/cluster.js';
 import { ctdbngOk, cutOff, fastTunables, healAll, metricValue, nodeState, recoverdMetricsUrl, status, waitSettled } from '../helpers/recovery.js';
 
-const fx = useCluster('rec-partition', { portBase: 43_700, tunables: fastTunables });
+const fx = useCluster('rec-partition', { portBase: 13_700, tunables: fastTunables });
 const dbName = 'partition.tdb';
 
 test('Partition 2 | 1 in a 3-node cluster: the lone node never leads and refuses writes with ERR_INACTIVE, the majority keeps working, and after healing all three share one leader and one generation', async () => {

@@ -6,7 +6,7 @@ import { LockLostError, StoppedError } from '@ctdbng/client';
 import { keyWithLmaster, useCluster } from '../helpers/cluster.js';
 import { catdb, ctdbngOk, fastTunables, waitSettled } from '../helpers/recovery.js';
 
-const fx = useCluster('rec-stop-holder', { portBase: 45_300, tunables: fastTunables });
+const fx = useCluster('rec-stop-holder', { portBase: 15_300, tunables: fastTunables });
 const dbName = 'stop-holder.tdb';
 
 for (const sharedAccess of [false, true]) {

@@ -8,7 +8,7 @@ import { expect, test } from 'vitest';
 import { ctdbng, useCluster } from '../helpers/cluster.js';
 import { ctdbngOk, fastTunables, metricValue, nodeState, recover, recoverdMetricsUrl, status, waitSettled } from '../helpers/recovery.js';
 
-const fx = useCluster('rec-stopped-leader', { portBase: 43_800, tunables: fastTunables });
+const fx = useCluster('rec-stopped-leader', { portBase: 13_800, tunables: fastTunables });
 
 function recoveriesStartedInLog(pnn: number): number {
   return readFileSync(join(fx.nodeBase(pnn), 'log', 'recoverd.log'), 'utf8').split('\n').filter((l) => l.includes('"recovery started"')).length;

@@ -9,7 +9,7 @@ import { expect, test } from 'vitest';
 import { useCluster } from '../helpers/cluster.js';
 import { cattdb, catdb, fastTunables, nodeStates, recover, waitSettled } from '../helpers/recovery.js';
 
-const fx = useCluster('rec-store-after', { portBase: 43_600, tunables: fastTunables });
+const fx = useCluster('rec-store-after', { portBase: 13_600, tunables: fastTunables });
 const dbName = 'store-after.tdb';
 const keys = Array.from({ length: 20 }, (_, i) => `sar-${i}`);
 

@@ -5,7 +5,7 @@ import { expect, test } from 'vitest';
 import { useCluster } from '../helpers/cluster.js';
 import { cattdb, catdb, ctdbngOk, fastTunables, killHeld, status, waitSettled } from '../helpers/recovery.js';
 
-const fx = useCluster('rec-witness', { portBase: 45_500, tunables: fastTunables, witnesses: [2] });
+const fx = useCluster('rec-witness', { portBase: 15_500, tunables: fastTunables, witnesses: [2] });
 const dbName = 'witness.tdb';
 
 test('a 3-entry nodes file with node 2 a witness: kill node 1, node 0 keeps serving, and the witness holds no records', async () => {

@@ -7,7 +7,7 @@ import { lmasterOf } from '@ctdbng/common';
 import { useCluster } from '../helpers/cluster.js';
 import { cattdb, catdb, ctdbngOk, cutOff, fastTunables, healAll, nodeState, recover, vacuumPending, waitSettled } from '../helpers/recovery.js';
 
-const fx = useCluster('rec-zombie-cut-off', { portBase: 43_100, tunables: fastTunables });
+const fx = useCluster('rec-zombie-cut-off', { portBase: 13_100, tunables: fastTunables });
 const dbName = 'zombie-cut-off.tdb';
 
 /** A key whose lmaster is 1 both with node 2 in the vnnmap and without it. */

@@ -7,7 +7,7 @@ import { lmasterOf } from '@ctdbng/common';
 import { useCluster } from '../helpers/cluster.js';
 import { cattdb, catdb, ctdbngOk, fastTunables, recover, vacuumPending, waitSettled } from '../helpers/recovery.js';
 
-const fx = useCluster('rec-zombie-stopped', { portBase: 43_000, tunables: fastTunables });
+const fx = useCluster('rec-zombie-stopped', { portBase: 13_000, tunables: fastTunables });
 const dbName = 'zombie-stopped.tdb';
 
 /** A key whose lmaster is 1 both with node 2 in the vnnmap and without it. */

@@ -4,7 +4,7 @@ import { expect, test } from 'vitest';
 import { keyWithLmaster, startScript, startTogether, useCluster } from '../helpers/cluster.js';
 
 // A long lease: a lock that comes free well within it was broken by the pid check.
-const fx = useCluster('exclusion', { portBase: 41_200, tunables: { LockLeaseSeconds: 30 } });
+const fx = useCluster('exclusion', { portBase: 11_200, tunables: { LockLeaseSeconds: 30 } });
 const dbName = 'exclusion.tdb';
 const perClient = 500;
 

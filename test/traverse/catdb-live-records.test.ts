@@ -4,7 +4,7 @@ import { expect, test } from 'vitest';
 import type { Db } from '@ctdbng/client';
 import { ctdbngJson, useCluster, type JsonRecord } from '../helpers/cluster.js';
 
-const fx = useCluster('catdb', { portBase: 41_600 });
+const fx = useCluster('catdb', { portBase: 11_600 });
 const dbName = 'catdb.tdb';
 const recordsCount = 10_000;
 const rewrittenCount = 500;

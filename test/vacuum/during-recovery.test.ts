@@ -8,7 +8,7 @@ import { LockLostError, type Db } from '@ctdbng/client';
 import { ctdbngJson, useCluster, type JsonRecord } from '../helpers/cluster.js';
 import { copiesEverywhere, inPool, keysWithLmaster, retryBusy, vacuumNow, vacuumTunables, writeMany } from '../helpers/vacuum.js';
 
-const fx = useCluster('vacuum-recovery', { portBase: 44_500, tunables: vacuumTunables });
+const fx = useCluster('vacuum-recovery', { portBase: 14_500, tunables: vacuumTunables });
 const dbName = 'during.tdb';
 
 /** fetch_lock + delete; again when a recovery broke the lock in between (ERR_LOCK_LOST wrote nothing). */

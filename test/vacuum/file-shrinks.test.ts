@@ -6,7 +6,7 @@ import type { Db } from '@ctdbng/client';
 import { keysWithLmaster, deleteMany, inPool, retryBusy, vacuumNow, vacuumTunables, volatileFileSize } from '../helpers/vacuum.js';
 import { useCluster } from '../helpers/cluster.js';
 
-const fx = useCluster('vacuum-shrink', { portBase: 44_600, tunables: vacuumTunables });
+const fx = useCluster('vacuum-shrink', { portBase: 14_600, tunables: vacuumTunables });
 const dbName = 'shrink.tdb';
 const records = 100_000;
 const value = 'x'.repeat(100);

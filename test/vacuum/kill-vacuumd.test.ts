@@ -9,7 +9,7 @@ import {
   vacuumMetric, vacuumNow, vacuumTunables, writeMany, type VacuumReport,
 } from '../helpers/vacuum.js';
 
-const fx = useCluster('vacuum-kill', { portBase: 44_400, tunables: vacuumTunables });
+const fx = useCluster('vacuum-kill', { portBase: 14_400, tunables: vacuumTunables });
 const dbName = 'kill.tdb';
 const perLmaster = 5_000;
 const pendingGauge = 'ctdbng_vacuum_pending_records';

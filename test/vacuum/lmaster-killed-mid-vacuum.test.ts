@@ -6,7 +6,7 @@ import { expect, test } from 'vitest';
 import { keyWithLmaster, useCluster } from '../helpers/cluster.js';
 import { catdb, cattdb, clearFaults, ctdbngOk, fastTunables, pidOf, recover, waitSettled, writeFaults } from '../helpers/recovery.js';
 
-const fx = useCluster('vac-lmaster-killed', { portBase: 45_600, tunables: fastTunables });
+const fx = useCluster('vac-lmaster-killed', { portBase: 15_600, tunables: fastTunables });
 const dbName = 'lmaster-killed.tdb';
 
 test('vacuumd paused after StoreTombstone on the lmaster, then the lmaster\'s dbd killed and restarted: the deleted record never comes back on any node', async () => {

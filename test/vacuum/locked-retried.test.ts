@@ -6,7 +6,7 @@ import { expect, test } from 'vitest';
 import { cattdbRecord, keyWithLmaster, useCluster } from '../helpers/cluster.js';
 import { vacuumMetric, vacuumNow, vacuumTunables } from '../helpers/vacuum.js';
 
-const fx = useCluster('vacuum-locked', { portBase: 44_200, tunables: vacuumTunables });
+const fx = useCluster('vacuum-locked', { portBase: 14_200, tunables: vacuumTunables });
 const dbName = 'locked.tdb';
 
 test('A record locked by a client on another node is not deleted there; the deletion is retried and completes after the lock is released', async () => {

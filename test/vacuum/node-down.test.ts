@@ -6,7 +6,7 @@ import { expect, test } from 'vitest';
 import { ctdbngJson, useCluster, type JsonRecord } from '../helpers/cluster.js';
 import { copiesEverywhere, cutOff, healAll, keysWithLmaster, localCopies, vacuumNow, vacuumTunables, writeMany, deleteMany } from '../helpers/vacuum.js';
 
-const fx = useCluster('vacuum-node-down', { portBase: 44_300, tunables: vacuumTunables });
+const fx = useCluster('vacuum-node-down', { portBase: 14_300, tunables: vacuumTunables });
 const dbName = 'nodedown.tdb';
 
 interface Status { generation: number; vnnmap: number[]; nodes: { pnn: number; flags: string[] }[] }

@@ -5,7 +5,7 @@ import { expect, test } from 'vitest';
 import { cattdbRecord, ctdbngJson, keyWithLmaster, useCluster, type JsonRecord } from '../helpers/cluster.js';
 import { cutOff, healAll, linksUp, pauseRecoverds, vacuumMetric, vacuumNow, vacuumTunables } from '../helpers/vacuum.js';
 
-const fx = useCluster('vacuum-recreated', { portBase: 44_100, tunables: vacuumTunables });
+const fx = useCluster('vacuum-recreated', { portBase: 14_100, tunables: vacuumTunables });
 const dbName = 'recreated.tdb';
 
 test('A record re-created (written again) while its deletion is in flight keeps its new value on every node; the work item is dropped as NEWER', async () => {

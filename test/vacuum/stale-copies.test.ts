@@ -4,7 +4,7 @@ import { expect, test } from 'vitest';
 import { cattdbRecord, ctdbngJson, keyWithLmaster, useCluster, type JsonRecord } from '../helpers/cluster.js';
 import { vacuumNow, vacuumTunables } from '../helpers/vacuum.js';
 
-const fx = useCluster('vacuum-stale', { portBase: 44_000, tunables: vacuumTunables });
+const fx = useCluster('vacuum-stale', { portBase: 14_000, tunables: vacuumTunables });
 const dbName = 'stale.tdb';
 
 test('Delete on a node that is neither lmaster nor the only holder → after the vacuum the record is gone from every node\'s local store (cattdb), including stale copies', async () => {

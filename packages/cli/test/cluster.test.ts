@@ -10,7 +10,7 @@ import { tailLines } from '../src/cluster/readiness.js';
 const base = mkdtempSync(join(tmpdir(), 'ctdbng-cli-cluster-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 /** Its own ports, so the test runs beside other clusters of the suite. */
-const portBase = 34_379;
+const portBase = 16_379; // below the ephemeral port range (32768–60999), where a client socket could hold it
 
 async function generations(cluster: Cluster): Promise<number[]> {
   return Promise.all([0, 1, 2].map(async (p) => {
