@@ -5,7 +5,7 @@
 //   client ─FETCH→ r ─→ lmaster ─→ dmaster ─→ lmaster ─→ r ─GRANTED→ client ─STORE→ r ─STORED→ client
 // that is the 4 hops with a small SQLite write at each receiver, plus the client's 2 round trips
 // (over ipc, as a ctdb-ng client talks to its dbd). Gives the latency of the whole operation.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Dealer } from 'zeromq';
 import { decodeMsg, encodeMsg, Msg } from './floor-child.js';
@@ -72,5 +72,6 @@ export async function migrationFloor(o: MigrationFloorOptions): Promise<Migratio
   } finally {
     for (const c of clients) c.close();
     await Promise.allSettled(children.map((c) => c.stop()));
+    for (let p = 0; p < nodes; p++) rmSync(join(o.dir, `floor-node${p}.sock`), { force: true });
   }
 }

@@ -4,7 +4,7 @@
 // one round trip per operation, and two round trips per operation (ctdb-ng's fetch_lock, then
 // store with unlock, is two requests on the ZeroMQ path).
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Dealer } from 'zeromq';
@@ -85,6 +85,7 @@ export async function zmqFloor(o: ZmqFloorOptions): Promise<ZmqFloor> {
     return { tcp: await measureEndpoint(tcp, o), ipc: await measureEndpoint(ipc, o) };
   } finally {
     await child.stop();
+    rmSync(join(o.dir, 'floor-echo.sock'), { force: true });
   }
 }
 

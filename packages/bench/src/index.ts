@@ -17,7 +17,7 @@ export { vacuumLatencyBench, type VacuumLatencyOptions, type LatencyPath } from 
 export { startupBench, startupRuns, startupPhases, type StartupRuns } from './startup.js';
 export { idleBench, idleFigures, type IdleOptions } from './idle.js';
 export { parseStatTicks, processTree, treeCpu, type CpuWindow } from './proc-cpu.js';
-export { clusterReady, type CliProbe } from './readiness.js';
+export { nodesReady, recoveryNormal, vnnmapComplete, type CliProbe } from './readiness.js';
 export { peerBench, type PeerOptions } from './peer.js';
 export {
   parseLmasterLines, parsePopulate, parseUpOkAfter, parseUptimeDuration, parseVacuum, peerDirDefault, peerUnavailable,

@@ -35,10 +35,10 @@ export function ctdbCli(): CliRunner {
 export interface ScriptRun { code: number | null; out: string; sec: number }
 
 /** Runs a peer script (up.sh, down.sh, bench.py, …) to its end; stdout and stderr together. */
-export function runScript(peerDir: string, script: string, args: readonly string[], timeoutMs = 1_800_000): Promise<ScriptRun> {
+export function runScript(peerDir: string, script: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 1_800_000): Promise<ScriptRun> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const ch = spawn(join(peerDir, script), args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    const ch = spawn(join(peerDir, script), args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
     let out = '';
     ch.stdout.on('data', (b: Buffer) => { out += b.toString(); });
     ch.stderr.on('data', (b: Buffer) => { out += b.toString(); });
@@ -47,8 +47,8 @@ export function runScript(peerDir: string, script: string, args: readonly string
   });
 }
 
-export async function mustScript(peerDir: string, script: string, args: readonly string[]): Promise<string> {
-  const r = await runScript(peerDir, script, args);
+export async function mustScript(peerDir: string, script: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const r = await runScript(peerDir, script, args, env);
   if (r.code !== 0) throw new Error(`${script} ${args.join(' ')} failed (exit ${r.code}):\n${r.out.slice(-3000)}`);
   return r.out;
 }

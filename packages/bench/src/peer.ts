@@ -63,6 +63,7 @@ async function startRuns(c: Ctx, nodes: number, runs: number): Promise<void> {
     await runScript(c.po.peerDir, 'down.sh', ['--wipe']);
     const u = await timeStart(`${c.po.peerDir}/up.sh`, ['--fresh', String(nodes)], ctdbProbe(peerBase()), nodes, readyTimeoutMs);
     if (u.exitCode !== 0) throw new Error(`up.sh --fresh ${nodes} failed (exit ${u.exitCode}): ${u.out.slice(-1500)}`);
+    if (!Number.isFinite(u.readySec)) throw new Error(`up.sh --fresh ${nodes} returned, but the readiness criterion did not hold within ${readyTimeoutMs / 1000} s`);
     ready.push(u.readySec);
     upsh.push(parseUpOkAfter(u.out));
     firstRecovery.push(parseUptimeDuration(timeSpawn('/usr/bin/ctdb', ['uptime'], { env: ctdbEnv(0) }).stdout));
@@ -118,19 +119,24 @@ async function populate(c: Ctx): Promise<void> {
   c.notes.push(`populate ${records}: restoredb ${p.restoredbSec} s; bench.py's own catdb (captured by python) ${p.catdbSec.join(', ')} s; records per node after the recoveries ${p.recordsAfter.join(' / ')}`);
 }
 
+/**
+ * bench.py vacuum, each run on a fresh cluster started with the interval as a start-up tunable
+ * (CTDB_PEER_TUNABLES), as ctdb-ng's runs start with it: a `setvar` on a running cluster only takes
+ * effect after the vacuum event already scheduled at the old interval (10 s) has run.
+ */
 async function vacuum(c: Ctx): Promise<void> {
-  await mustScript(c.po.peerDir, 'up.sh', ['--fresh', '3']);
   for (const interval of c.po.vacuum.intervals) {
     for (const v of c.po.vacuum.variants) {
+      const tag = `${v.deletes.toLocaleString('en-US')} deletes in ${v.records.toLocaleString('en-US')} records, VacuumInterval ${interval}`;
       const outs = [];
       for (let r = 0; r < (v.runs ?? 1); r++) {
+        await mustScript(c.po.peerDir, 'up.sh', ['--fresh', '3'], { ...process.env, CTDB_PEER_TUNABLES: `VacuumInterval=${interval}` });
         const out = await mustScript(c.po.peerDir, 'bench.py', ['vacuum', '--count', String(v.records), '--delete', String(v.deletes), '--interval', String(interval)]);
         const p = parseVacuum(out);
         outs.push(p);
-        c.o.log(`  CTDB vacuum ${v.deletes}/${v.records} at VacuumInterval ${interval}: deletes ${p.deleteSec} s, purged ${p.afterLastSec} s after the last (${p.afterFirstSec} s after the first)${p.gaveUp ? ' GAVE UP' : ''}`);
+        c.o.log(`  CTDB vacuum, ${tag}: deletes ${p.deleteSec} s, purged ${p.afterLastSec} s after the last (${p.afterFirstSec} s after the first)${p.gaveUp ? ' GAVE UP' : ''}`);
       }
       const id = `vacuum:${v.records}/${v.deletes}@${interval}`;
-      const tag = `${v.deletes.toLocaleString('en-US')} deletes in ${v.records.toLocaleString('en-US')} records, VacuumInterval ${interval}`;
       const last = spreadOf(outs.map((x) => x.afterLastSec));
       const first = spreadOf(outs.map((x) => x.afterFirstSec));
       c.figures.push(

@@ -1,10 +1,13 @@
 // "The cluster is up", decided the same way for ctdb-ng and for CTDB 4.17: every node reports
-// every node OK (`nodestatus all` exits 0 on each node, which is what the peer's up.sh waits for)
-// and node 0's `status` shows "Recovery mode:NORMAL" (the first recovery is over). Polled every
-// 100 ms, as up.sh does, from the moment the start command is spawned. Only the way a CLI call is
-// made differs: CTDB's `ctdb` binary is spawned (~10 ms a call); ctdb-ng's CLI code runs in this
-// process (runCtdbng), because spawning node for each poll would add its ~0.25 s start to ctdb-ng's
-// figure, which is the CLI's cost, not the cluster's.
+// every node OK and has finished its first recovery, and then node 0 is in recovery mode NORMAL.
+//   every node: `nodestatus all` exits 0 (every node OK: what the peer's up.sh waits for). A CTDB
+//     node is OK only after its first recovery (and first monitor event), so for CTDB that is
+//     all; a ctdb-ng node can say OK before its first recovery, so ctdb-ng's `getvnnmap` must also
+//     show a valid generation with all N nodes on that node (ctdb 4.17 has no getvnnmap, and its
+//     `status` costs 0.5-1 s a call here, too slow to poll);
+//   then node 0's `status` shows "Recovery mode:NORMAL" (both CLIs print ctdb's format). The time
+//     is taken when the per-node checks pass; this last call only confirms it.
+// Polled every 100 ms, as up.sh does, from the moment the start command is spawned.
 import { spawn } from 'node:child_process';
 import { connect } from '@ctdbng/client';
 import { runCtdbng } from '@ctdbng/cli';
@@ -13,18 +16,39 @@ import { secondsSince } from './common.js';
 
 export interface CliAnswer { status: number | null; stdout: string }
 
-/** One CLI call against node `pnn`. */
-export type CliProbe = (pnn: number, args: readonly string[]) => Promise<CliAnswer>;
+export interface CliProbe {
+  /** One CLI call against node `pnn`. */
+  call(pnn: number, args: readonly string[]): Promise<CliAnswer>;
+  /** CTDB: OK implies the first recovery is done; ctdb-ng: no, check getvnnmap too. */
+  okImpliesRecovered: boolean;
+}
 
 export const readinessPollMs = 100;
+/** How long the criterion may lag the start command's successful exit before the run counts as failed. */
+const afterExitMsMax = 30_000;
 
-/** The criterion, once: true when every node sees every node OK and node 0 is out of recovery. */
-export async function clusterReady(cli: CliProbe, nodes: number): Promise<boolean> {
+/** The per-node part of the criterion, once: every node sees every node OK (and is recovered). */
+export async function nodesReady(cli: CliProbe, nodes: number): Promise<boolean> {
   for (let p = 0; p < nodes; p++) {
-    if ((await cli(p, ['nodestatus', 'all'])).status !== 0) return false;
+    if ((await cli.call(p, ['nodestatus', 'all'])).status !== 0) return false;
+    if (cli.okImpliesRecovered) continue;
+    const v = await cli.call(p, ['getvnnmap']);
+    if (v.status !== 0 || !vnnmapComplete(v.stdout, nodes)) return false;
   }
-  const s = await cli(0, ['status']);
+  return true;
+}
+
+/** The confirmation: node 0's `status` says "Recovery mode:NORMAL". */
+export async function recoveryNormal(cli: CliProbe): Promise<boolean> {
+  const s = await cli.call(0, ['status']);
   return s.status === 0 && /^Recovery mode:NORMAL/m.test(s.stdout);
+}
+
+/** `getvnnmap` output (ctdb's format, which ctdbng's copies) with a valid generation and `nodes` entries. */
+export function vnnmapComplete(out: string, nodes: number): boolean {
+  const gen = /^Generation:(\S+)$/m.exec(out)?.[1];
+  const size = /^Size:(\d+)$/m.exec(out)?.[1];
+  return gen !== undefined && gen !== 'INVALID' && gen !== '0' && Number(size) === nodes;
 }
 
 /** Spawns `cmd args` and resolves with its exit, time and output (stdout and stderr together). */
@@ -57,17 +81,21 @@ export interface TimedStart {
 export async function timeStart(cmd: string, args: readonly string[], cli: CliProbe, nodes: number, timeoutMs: number): Promise<TimedStart> {
   const t0 = process.hrtime.bigint();
   const started = spawnTimed(cmd, args);
-  let exited = false;
-  const done = started.done.finally(() => { exited = true; });
+  let exitedAtMs: number | undefined;
+  const done = started.done.finally(() => { exitedAtMs = Date.now(); });
   let readySec = Number.NaN;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await clusterReady(cli, nodes)) {
-      readySec = secondsSince(t0);
-      break;
+    if (await nodesReady(cli, nodes)) {
+      const atSec = secondsSince(t0);
+      if (await recoveryNormal(cli)) {
+        readySec = atSec;
+        break;
+      }
     }
-    // A start command that failed will not make the cluster ready: stop polling.
-    if (exited && (await done).code !== 0) break;
+    // A start command that failed will not make the cluster ready, and one that succeeded must
+    // have made it ready soon after: stop polling then.
+    if (exitedAtMs !== undefined && ((await done).code !== 0 || Date.now() - exitedAtMs > afterExitMsMax)) break;
     await sleep(readinessPollMs);
   }
   const d = await done;
@@ -76,7 +104,7 @@ export async function timeStart(cmd: string, args: readonly string[], cli: CliPr
 
 /** CTDB 4.17's CLI against node `pnn` of the peer in `peerBase` (async, as up.sh calls it). */
 export function ctdbProbe(peerBase: string): CliProbe {
-  return (pnn, args) => new Promise((resolve) => {
+  return { okImpliesRecovered: true, call: (pnn, args) => new Promise((resolve) => {
     const ch = spawn('/usr/bin/ctdb', ['-T', '5', ...args], {
       env: { ...process.env, CTDB_TEST_MODE: 'yes', CTDB_BASE: `${peerBase}/node.${pnn}` }, stdio: ['ignore', 'pipe', 'ignore'],
     });
@@ -84,12 +112,12 @@ export function ctdbProbe(peerBase: string): CliProbe {
     ch.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
     ch.on('error', () => resolve({ status: null, stdout }));
     ch.on('close', (status) => resolve({ status, stdout }));
-  });
+  }) };
 }
 
 /** ctdb-ng's CLI code, in this process, against node directory `nodeBase(pnn)`. */
 export function ctdbngProbe(nodeBase: (pnn: number) => string): CliProbe {
-  return async (pnn, args) => {
+  const call = async (pnn: number, args: readonly string[]): Promise<CliAnswer> => {
     let stdout = '';
     const status = await runCtdbng(['-T', '5', ...args], {
       stdout: (s) => { stdout += s; },
@@ -100,4 +128,5 @@ export function ctdbngProbe(nodeBase: (pnn: number) => string): CliProbe {
     }).catch(() => null);
     return { status, stdout };
   };
+  return { okImpliesRecovered: false, call };
 }
