@@ -116,7 +116,7 @@ export function cliFigures(r: CliCallsResult, o: CliFigureOptions): Figure[] {
   const cat = spreadOf(r.catdb.ms);
   figures.push({
     id: 'cli.catdb.small', label: `CLI \`catdb\` of ${r.catdb.records} records from node 1, >/dev/null`, value: cat.median, unit: 'ms', spread: cat, headline: true,
-    ...(ours ? { ctdbRef: 'cli.catdb.small' } : {}),
+    ...refs('cli.catdb.small'),
   });
   return figures;
 }

@@ -44,7 +44,7 @@ export const readmeEnd = '<!-- bench:end -->';
 /** The README's benchmark section of one run: when, how, where, and the table of its headline rows. */
 export function readmeSection(doc: Pick<BenchDocument, 'date' | 'command' | 'node' | 'host' | 'quick' | 'elapsedSec' | 'rows'>): string {
   const day = doc.date.slice(0, 10);
-  const took = doc.elapsedSec === null ? '' : `, ${Math.round(doc.elapsedSec / 60)} minutes`;
+  const took = doc.elapsedSec === null ? '' : doc.elapsedSec < 120 ? `, ${Math.round(doc.elapsedSec)} s` : `, ${Math.round(doc.elapsedSec / 60)} minutes`;
   const lines = [
     `Measured ${day} with \`${doc.command}\`${took}, Node ${doc.node}, on ${doc.host.cpus} × ${doc.host.cpuModel}, ${doc.host.memGiB} GiB`
       + ` (load average ${doc.host.loadavg1} at the end). Generated from that run's \`--json\` by \`node packages/bench/scripts/readme-table.mjs\`.`,

@@ -30,6 +30,8 @@ export interface Figure {
   /** Stable name for joins and JSON consumers, e.g. 'cli.pnn', 'floor.sqlite.2tx.p50'. */
   id?: string;
   label: string;
+  /** A short name, where the figure is shown as another one's floor. */
+  short?: string;
   value: number;
   unit: Unit;
   /** Min, median and max of the runs (or the samples) behind value. */

@@ -113,7 +113,7 @@ export function rowOf(bench: string, f: Figure, floors: ReadonlyMap<string, Figu
     value,
     unit: f.unit,
     min: num(f.spread?.min), median: num(f.spread?.median), max: num(f.spread?.max), n: f.spread === undefined ? null : f.spread.n,
-    floor, floor_figure: fl?.label ?? null, ratio_to_floor: ratio(value, floor),
+    floor, floor_figure: fl === undefined ? null : fl.short ?? fl.label, ratio_to_floor: ratio(value, floor),
     ctdb: ctdbValue, ctdb_min: num(c?.spread?.min), ctdb_max: num(c?.spread?.max), ctdb_n: c?.spread === undefined ? null : c.spread.n,
     ctdb_figure: c?.label ?? null, ratio_to_ctdb: ratio(value, ctdbValue),
     ctdb_constant: f.ctdbConstant ?? null,
