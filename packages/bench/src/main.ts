@@ -210,17 +210,23 @@ function program(): Command {
     })));
 
   withCommon(p.command('all'))
-    .description('floors, every benchmark, CTDB in the same run, then the table (benchmark | figure | floor | CTDB | target | met?)')
+    .description('floors, every benchmark, CTDB in the same run, then the table (benchmark | figure | floor | CTDB | target | met?); --port-base P moves every benchmark\'s port base by P − 25400')
     .option('--quick', 'small counts: a smoke test, not figures; targets are not judged', false)
-    .addOption(new Option('--peer <kind>', 'the reference measured in the same run').choices(['ctdb']).default('ctdb'))
+    .addOption(new Option('--peer <kind>', 'the reference measured in the same run; required (default: run it when it can run here, else say why)').choices(['ctdb']))
     .option('--no-peer', 'no CTDB side')
     .option('--big', 'also the recovery of 10× the records (1,000,000), and its growth ratio', false)
     .option('--peer-dir <dir>', 'the peer scripts', peerDirDefault)
-    .action(async (f: GlobalFlags & { quick: boolean; peer: string | false; big: boolean; peerDir: string }) => {
+    .action(async (f: GlobalFlags & { quick: boolean; peer?: string | false; big: boolean; peerDir: string }) => {
       const t0 = process.hrtime.bigint();
       const g: GlobalFlags = { ...f, portBase: undefined };
-      const results = await runAll({ quick: f.quick, peer: f.peer === 'ctdb', big: f.big, peerDir: f.peerDir, ...(f.portBase !== undefined ? { portBase: f.portBase } : {}) },
+      const results = await runAll({ quick: f.quick, peer: f.peer !== false, big: f.big, peerDir: f.peerDir, ...(f.portBase !== undefined ? { portBase: f.portBase } : {}) },
         (name, fn) => runOne(g, name, fn));
+      // Asked for by name, CTDB must run: a skipped peer is then a failure (exit 1).
+      const peer = results.find((r) => r.bench === 'ctdb');
+      if (f.peer === 'ctdb' && peer?.skipped !== undefined) {
+        failed = true;
+        process.stderr.write(`ctdbng-bench: --peer ctdb, but CTDB could not run: ${peer.skipped}\n`);
+      }
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
       const o = commonOf(f);
       const doc = benchDocument(results, { command: commandText(), quick: f.quick, elapsedSec: secs });

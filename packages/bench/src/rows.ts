@@ -129,9 +129,12 @@ export function rowOf(bench: string, f: Figure, floors: ReadonlyMap<string, Figu
 /** "ctdb-ng 3.1× faster" / "ctdb-ng 2.0× slower", from value / CTDB's value in `unit`. */
 export function versusText(ratioToCtdb: number | null, unit: Unit): string {
   if (ratioToCtdb === null || ratioToCtdb <= 0) return '';
+  const fmt = (r: number): string => r.toFixed(r < 10 ? 2 : 1);
+  // A cost (CPU, memory) is more or less, not faster or slower.
+  if (unit === '%' || unit === 'MiB') return ratioToCtdb >= 1 ? `${fmt(ratioToCtdb)}× as much` : `${fmt(1 / ratioToCtdb)}× less`;
   const speedup = higherIsBetter(unit) ? ratioToCtdb : 1 / ratioToCtdb;
   const r = speedup >= 1 ? speedup : 1 / speedup;
-  return `${r.toFixed(r < 10 ? 2 : 1)}× ${speedup >= 1 ? 'faster' : 'slower'}`;
+  return `${fmt(r)}× ${speedup >= 1 ? 'faster' : 'slower'}`;
 }
 
 function cell(s: string): string {
