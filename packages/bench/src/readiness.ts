@@ -125,7 +125,7 @@ export function ctdbngProbe(nodeBase: (pnn: number) => string): CliProbe {
       env: { ...process.env, CTDBNG_BASE: nodeBase(pnn) },
       stderrIsTty: false,
       connect: (o) => connect(o),
-    }).catch(() => null);
+    }).catch(() => null); // a throw (dbd half started) is "not ready yet": the poll asks again
     return { status, stdout };
   };
   return { okImpliesRecovered: false, call };

@@ -72,13 +72,17 @@ export interface RowOptions {
   quick: boolean;
 }
 
-/** Rows of every result but CTDB's own (its figures appear in the ctdb columns of ours). */
+/**
+ * Rows of every result but CTDB's own, whose figures appear in the ctdb columns of ours (unless
+ * CTDB's result is all there is: `ctdbng-bench peer` alone).
+ */
 export function buildRows(results: readonly BenchResult[], o: RowOptions): Row[] {
   const floors = figureIndex(results, floorsBench);
   const ctdb = figureIndex(results, ctdbBench);
+  const ctdbAlone = results.every((r) => r.bench === ctdbBench);
   const rows: Row[] = [];
   for (const r of results) {
-    if (r.bench === ctdbBench) continue;
+    if (r.bench === ctdbBench && !ctdbAlone) continue;
     if (r.skipped !== undefined) {
       rows.push({ ...emptyRow(r.bench), figure: 'skipped', skipped: r.skipped });
       continue;

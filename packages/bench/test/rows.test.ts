@@ -110,6 +110,10 @@ describe('buildRows', () => {
     expect(JSON.parse(JSON.stringify(r)).value).toBeNull();
   });
 
+  it('CTDB\'s result alone (`peer` by itself) gives its own rows', () => {
+    expect(buildRows([ctdb], { quick: false }).map((r) => r.id)).toEqual(['cli.pnn', 'recovery.duration:100000']);
+  });
+
   it('a floor in another unit is refused', () => {
     const res: BenchResult = { bench: 'x', command: '', notes: [], figures: [{ label: 'bad', value: 1, unit: 's', floorRef: 'floor.node-start' }] };
     expect(() => buildRows([floors, res], { quick: false })).toThrow(/in ms, not s/);
