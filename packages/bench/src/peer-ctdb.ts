@@ -5,10 +5,18 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CliRunner } from './cli-calls.js';
 import { timeSpawn } from './spawn-timing.js';
 
-export const peerDirDefault = '/work/shared/peer-ctdb';
+/**
+ * `../shared/peer-ctdb` beside the repository (where the project's machines keep it), else the
+ * absolute path of this machine.
+ */
+export const peerDirDefault = ((): string => {
+  const beside = fileURLToPath(new URL('../../../../shared/peer-ctdb', import.meta.url));
+  return existsSync(join(beside, 'up.sh')) ? beside : '/work/shared/peer-ctdb';
+})();
 export const ctdbBin = '/usr/bin/ctdb';
 
 /** Why the peer cannot run here, or undefined. */
