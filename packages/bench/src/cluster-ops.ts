@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Cluster } from '@ctdbng/cli';
 import { BusyError, type Db } from '@ctdbng/client';
 import { lmasterOf } from '@ctdbng/common';
-import { ctdbngBin } from './cli-paths.js';
+import { binCommand, ctdbngBin } from './cli-paths.js';
 import { lockStoreUnlock, secondsSince } from './common.js';
 
 /** `rec00000000`…: the keys of a benchmark db. */
@@ -81,8 +81,9 @@ export interface CliRun { sec: number; code: number | null; stdout: string; stde
 /** Runs `ctdbng ARGS` against node `nodeBase` (CTDBNG_BASE), spawn to exit timed. */
 export function runCtdbng(nodeBase: string, args: readonly string[]): Promise<CliRun> {
   return new Promise((resolve, reject) => {
+    const bin = binCommand(ctdbngBin());
     const t0 = process.hrtime.bigint();
-    const ch = spawn(process.execPath, [ctdbngBin(), ...args], { env: { ...process.env, CTDBNG_BASE: nodeBase }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const ch = spawn(bin.cmd, [...bin.args, ...args], { env: { ...process.env, CTDBNG_BASE: nodeBase }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     ch.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });

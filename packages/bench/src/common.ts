@@ -17,7 +17,10 @@ export interface CommonOptions {
 
 export const baseDirDefault = join(tmpdir(), 'ctdbng-bench');
 
-/** Port bases of each benchmark's cluster (node port P, recoverd P+1, metrics P+2..P+4). */
+/**
+ * Port bases of each benchmark's cluster (node port P, recoverd P+1, metrics P+2..P+4). `all
+ * --port-base Q` moves them all by Q − 25400.
+ */
 export const portBases = {
   'local-shared': 25_400,
   'local-zmq': 25_410,
@@ -29,7 +32,14 @@ export const portBases = {
   recovery: 25_470,
   vacuum: 25_480,
   'vacuum-latency': 25_490,
+  floors: 25_500,
+  cli: 25_510,
+  idle: 25_520,
+  'idle-16': 25_530,
+  'startup-16': 25_540,
 } as const;
+
+export const portBaseLowest = 25_400;
 
 const active = new Set<Cluster>();
 let signalsHooked = false;
@@ -46,17 +56,27 @@ function hookSignals(): void {
   process.once('SIGTERM', stop);
 }
 
-/** Starts a fresh 3-node cluster in baseDir/name on portBase, runs fn, always takes it down. */
+export interface ClusterOptions {
+  nodes?: number;
+  /** Tunables of every node (name → value), e.g. { VacuumInterval: 10 }. */
+  tunables?: Record<string, number>;
+}
+
+/** Starts a fresh cluster (3 nodes by default) in baseDir/name on portBase, runs fn, always takes it down. */
 export async function withCluster<T>(
-  o: CommonOptions, name: string, portBase: number, fn: (c: Cluster) => Promise<T>, nodes = 3,
+  o: CommonOptions, name: string, portBase: number, fn: (c: Cluster) => Promise<T>, co: ClusterOptions = {},
 ): Promise<T> {
   hookSignals();
   mkdirSync(o.baseDir, { recursive: true });
   const base = join(o.baseDir, name);
+  const nodes = co.nodes ?? 3;
   const t0 = process.hrtime.bigint();
-  const cluster = await startCluster({ nodes, base, portBase, fresh: true, logLevel: o.logLevel, timeoutMs: 60_000 });
+  const cluster = await startCluster({
+    nodes, base, portBase, fresh: true, logLevel: o.logLevel, timeoutMs: 60_000, ...(co.tunables !== undefined ? { tunables: co.tunables } : {}),
+  });
   active.add(cluster);
-  o.log(`  cluster: ${nodes} nodes in ${base}, port base ${portBase}, up in ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms`);
+  const tun = co.tunables === undefined ? '' : `, tunables ${Object.entries(co.tunables).map(([k, v]) => `${k}=${v}`).join(' ')}`;
+  o.log(`  cluster: ${nodes} nodes in ${base}, port base ${portBase}${tun}, up in ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms`);
   try {
     return await fn(cluster);
   } finally {

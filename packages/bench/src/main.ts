@@ -1,15 +1,21 @@
 #!/usr/bin/env node
-// ctdbng-bench: benchmarks of ctdb-ng on a local 3-node cluster, and against a real CTDB 4.17.
-// They print figures and assert nothing (README.md). Exit 0 when every benchmark ran, 1 when one
-// failed, 2 on a usage error.
+// ctdbng-bench: benchmarks of ctdb-ng on local clusters, their floors, and a real CTDB 4.17, in one
+// run. They print figures and assert nothing (README.md). Exit 0 when every benchmark ran, 1 when
+// one failed, 2 on a usage error.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { runAll } from './all.js';
+import { cliBench } from './cli.js';
 import { baseDirDefault, type CommonOptions } from './common.js';
 import { concurrentBench, type Layout } from './concurrent.js';
+import { benchDocument } from './document.js';
+import { floorsBench } from './floors.js';
+import { idleBench } from './idle.js';
 import { localBench } from './local.js';
 import { migrateBench } from './migrate.js';
 import { peerBench, peerDirDefault } from './peer.js';
-import { markdownTable, resultText, type BenchResult } from './report.js';
+import { resultText, type BenchResult } from './report.js';
 import { recoveryBench } from './recovery.js';
+import { markdownTable } from './rows.js';
 import { startupBench } from './startup.js';
 import { traverseBench } from './traverse.js';
 import { vacuumLatencyBench, type LatencyPath } from './vacuum-latency.js';
@@ -24,21 +30,28 @@ function int(min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number 
   };
 }
 
-function variant(v: string, prev: VacuumVariant[] | undefined): VacuumVariant[] {
-  const m = /^(\d+)\/(\d+)$/.exec(v);
+function ints(min: number, max: number): (v: string, prev: number[] | undefined) => number[] {
+  const one = int(min, max);
+  return (v, prev) => [...(prev ?? []), one(v)];
+}
+
+/** RECORDS/DELETES or RECORDS/DELETESxRUNS, repeatable. */
+function parseVariant(v: string, prev: VacuumVariant[] | undefined): VacuumVariant[] {
+  const m = /^(\d+)\/(\d+)(?:x(\d+))?$/.exec(v);
   const records = Number(m?.[1]);
   const deletes = Number(m?.[2]);
-  if (m === null || records < 1 || deletes < 1 || deletes > records) throw new InvalidArgumentError('expected RECORDS/DELETES, e.g. 100000/5000');
-  return [...(prev ?? []), { records, deletes }];
+  const runs = m?.[3] === undefined ? 1 : Number(m[3]);
+  if (m === null || records < 1 || deletes < 1 || deletes > records || runs < 1) throw new InvalidArgumentError('expected RECORDS/DELETES[xRUNS], e.g. 100000/5000 or 10000/1000x3');
+  return [...(prev ?? []), { records, deletes, runs }];
 }
 
 interface GlobalFlags { json: boolean; baseDir: string; logLevel: CommonOptions['logLevel']; portBase?: number }
 
 function withCommon(c: Command): Command {
   return c
-    .option('--json', 'print a JSON document of the results on stdout (the human output goes to stderr)', false)
+    .option('--json', 'print one JSON document of the results on stdout (the human output goes to stderr)', false)
     .option('--base-dir <dir>', 'parent directory of the benchmark clusters', baseDirDefault)
-    .option('--port-base <P>', "port base of this benchmark's cluster (default: one per benchmark, 25400..25460)", int(1024, 65_000))
+    .option('--port-base <P>', "port base of this benchmark's cluster (default: one per benchmark, 25400..25540)", int(1024, 65_000))
     .addOption(new Option('--log-level <level>', 'daemon log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'));
 }
 
@@ -49,7 +62,7 @@ function commonOf(f: GlobalFlags): CommonOptions {
 
 let failed = false;
 
-/** Runs one benchmark, prints its result (and JSON), and records a failure instead of throwing. */
+/** Runs one benchmark, prints its result, and records a failure instead of throwing. */
 async function runOne(f: GlobalFlags, name: string, fn: (o: CommonOptions) => Promise<BenchResult>): Promise<BenchResult> {
   const o = commonOf(f);
   let r: BenchResult;
@@ -65,80 +78,90 @@ async function runOne(f: GlobalFlags, name: string, fn: (o: CommonOptions) => Pr
   return r;
 }
 
-function emitJson(f: GlobalFlags, results: BenchResult[], extra: Record<string, unknown> = {}): void {
+const commandText = (): string => `npx ctdbng-bench ${process.argv.slice(2).join(' ')}`;
+
+function emitJson(f: GlobalFlags, results: BenchResult[], extra: { quick?: boolean; elapsedSec?: number } = {}): void {
   if (!f.json) return;
-  process.stdout.write(`${JSON.stringify({ tool: 'ctdbng-bench', date: new Date().toISOString(), node: process.version, ...extra, results }, null, 2)}\n`);
+  const doc = benchDocument(results, { command: commandText(), quick: extra.quick ?? false, ...(extra.elapsedSec !== undefined ? { elapsedSec: extra.elapsedSec } : {}) });
+  process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+}
+
+/** A single benchmark's subcommand: run it, print it, and its JSON document with --json. */
+function single<F extends GlobalFlags>(name: string, fn: (o: CommonOptions, f: F) => Promise<BenchResult>): (f: F) => Promise<void> {
+  return async (f) => { emitJson(f, [await runOne(f, name, (o) => fn(o, f))]); };
 }
 
 function program(): Command {
   const p = new Command('ctdbng-bench')
-    .description('Benchmarks of ctdb-ng (each starts and tears down its own 3-node cluster on loopback). They print figures; they assert nothing.')
+    .description('Benchmarks of ctdb-ng, their floors on this machine, and CTDB 4.17 in the same run. They print figures; they assert nothing.')
     .exitOverride();
 
+  withCommon(p.command('floors'))
+    .description('the bare floors, now, here: better-sqlite3 (2 transactions, 1), zeromq.js round trips (tcp, ipc), `node -e \'\'` start, a migration prototype')
+    .option('--ops <n>', 'measured operations of the SQLite and ZeroMQ loops', int(1), 20_000)
+    .option('--migration-ops <n>', 'measured operations of the migration prototype', int(1), 5_000)
+    .option('--warmup <n>', 'unmeasured operations first', int(0), 1_000)
+    .option('--node-runs <n>', "`node -e ''` starts", int(1), 20)
+    .action(single('floors', (o, f: GlobalFlags & { ops: number; migrationOps: number; warmup: number; nodeRuns: number }) => floorsBench(o, f)));
+
   withCommon(p.command('local-shared'))
-    .description('fetch_lock+store+unlock of a local record with shared access: p50/p99, ops/s from 1 and from N processes')
+    .description('fetch_lock+store+unlock of a local record with shared access: p50/p99, ops/s from 1 and from N processes; db.update')
     .option('--ops <n>', 'measured operations (per process)', int(1), 20_000)
     .option('--warmup <n>', 'unmeasured operations first', int(0), 1_000)
     .option('--procs <n>', 'processes of the multi-process run (0 skips it)', int(0, 16), 2)
-    .action(async (f: GlobalFlags & { ops: number; warmup: number; procs: number }) => {
-      emitJson(f, [await runOne(f, 'local-shared', (o) => localBench(o, 'shared', { ...f }))]);
-    });
+    .action(single('local-shared', (o, f: GlobalFlags & { ops: number; warmup: number; procs: number }) => localBench(o, 'shared', f)));
 
   withCommon(p.command('local-zmq'))
     .description('the same over the ZeroMQ path (no shared access): p50/p99, ops/s')
     .option('--ops <n>', 'measured operations', int(1), 20_000)
     .option('--warmup <n>', 'unmeasured operations first', int(0), 1_000)
-    .action(async (f: GlobalFlags & { ops: number; warmup: number }) => {
-      emitJson(f, [await runOne(f, 'local-zmq', (o) => localBench(o, 'zmq', { ...f, procs: 0 }))]);
-    });
+    .action(single('local-zmq', (o, f: GlobalFlags & { ops: number; warmup: number }) => localBench(o, 'zmq', { ...f, procs: 0 })));
 
   withCommon(p.command('migrate'))
     .description('a record that migrates on every op (clients on nodes 0 and 2 alternate, lmaster 1): p50/p99, ops/s')
     .option('--ops <n>', 'measured operations', int(1), 5_000)
     .option('--warmup <n>', 'unmeasured operations first', int(0), 500)
-    .action(async (f: GlobalFlags & { ops: number; warmup: number }) => {
-      emitJson(f, [await runOne(f, 'migrate', (o) => migrateBench(o, f))]);
-    });
+    .action(single('migrate', (o, f: GlobalFlags & { ops: number; warmup: number }) => migrateBench(o, f)));
 
   withCommon(p.command('concurrent'))
-    .description('N concurrent ZeroMQ connections on node 0, distinct keys: total ops/s (1 process x N and 2 processes x N/2)')
+    .description('1 connection, then N concurrent ZeroMQ connections on node 0, distinct keys: total ops/s (1 process x N and 2 processes x N/2)')
     .option('--ops <n>', 'measured operations per connection', int(1), 2_500)
     .option('--warmup <n>', 'unmeasured operations per connection first', int(0), 200)
     .option('--connections <n>', 'connections', int(1, 256), 8)
     .addOption(new Option('--layout <l>', 'client processes').choices(['1x8', '2x4', 'both']).default('both'))
-    .action(async (f: GlobalFlags & { ops: number; warmup: number; connections: number; layout: string }) => {
-      const layouts: Layout[] = f.layout === 'both' ? ['1x8', '2x4'] : [f.layout as Layout];
-      emitJson(f, [await runOne(f, 'concurrent', (o) => concurrentBench(o, { ...f, layouts }))]);
-    });
+    .action(single('concurrent', (o, f: GlobalFlags & { ops: number; warmup: number; connections: number; layout: string }) =>
+      concurrentBench(o, { ...f, layouts: f.layout === 'both' ? ['1x8', '2x4'] : [f.layout as Layout] })));
+
+  withCommon(p.command('cli'))
+    .description('ctdbng CLI calls, one process each: pnn, writekey/readkey local and remote, a writekey loop of new keys, catdb of its db')
+    .option('--n <n>', 'calls per series (and catdb runs)', int(1), 20)
+    .option('--loop-keys <n>', 'new keys of the writekey loop', int(1), 300)
+    .action(single('cli', (o, f: GlobalFlags & { n: number; loopKeys: number }) => cliBench(o, f)));
 
   withCommon(p.command('traverse'))
-    .description('fill a volatile db with N records over 3 nodes, then time a cluster-wide traverse')
+    .description('fill a volatile db with N records over 3 nodes, then time cluster-wide traverses (library) and `ctdbng catdb` (CLI)')
     .option('--records <n>', 'records', int(1), 100_000)
     .option('--window <n>', 'fill: operations in flight per node', int(1, 5_000), 256)
-    .option('--runs <n>', 'traverses timed', int(1), 3)
+    .option('--runs <n>', 'traverses timed (and catdb runs)', int(1), 3)
     .option('--no-cli', 'skip the `ctdbng catdb` CLI timing')
-    .action(async (f: GlobalFlags & { records: number; window: number; runs: number; cli: boolean }) => {
-      emitJson(f, [await runOne(f, 'traverse', (o) => traverseBench(o, f))]);
-    });
+    .action(single('traverse', (o, f: GlobalFlags & { records: number; window: number; runs: number; cli: boolean }) => traverseBench(o, f)));
 
   withCommon(p.command('recovery'))
     .description('a volatile db of N records held by all 3 nodes: time K recoveries (recoverd\'s own duration and the `ctdbng recover` wall time)')
     .option('--records <n>', 'records (1000000 for the growth figure)', int(1), 100_000)
     .option('--window <n>', 'fill: operations in flight per node', int(1, 5_000), 256)
     .option('--runs <n>', 'recoveries timed', int(1), 3)
-    .action(async (f: GlobalFlags & { records: number; window: number; runs: number }) => {
-      emitJson(f, [await runOne(f, 'recovery', (o) => recoveryBench(o, f))]);
-    });
+    .action(single('recovery', (o, f: GlobalFlags & { records: number; window: number; runs: number }) => recoveryBench(o, f)));
 
   withCommon(p.command('vacuum'))
-    .description('D deletes in a db of N records held by all 3 nodes, default tunables: time from the last delete until purged from every node')
-    .option('--variant <N/D>', 'records/deletes, repeatable (default: 100000/5000 and 10000/1000)', variant)
+    .description('D deletes in a db of N records held by all 3 nodes: time from the last delete until purged from every node')
+    .option('--variant <N/D[xR]>', 'records/deletes[xruns], repeatable (default: 100000/5000 and 10000/1000x3)', parseVariant)
+    .option('--interval <s>', 'VacuumInterval of every node, repeatable (default: ctdb-ng\'s defaults; `all` uses 10 and 1)', ints(1, 3600))
     .option('--window <n>', 'fill: operations in flight per node', int(1, 5_000), 256)
     .option('--delete-window <n>', 'deletes in flight through node 0', int(1, 5_000), 64)
     .option('--timeout <s>', 'give up waiting for the purge after this many seconds', int(1), 300)
-    .action(async (f: GlobalFlags & { variant?: VacuumVariant[]; window: number; deleteWindow: number; timeout: number }) => {
-      emitJson(f, [await runOne(f, 'vacuum', (o) => vacuumBench(o, { ...f, variants: f.variant ?? vacuumVariantsDefault, timeoutSec: f.timeout }))]);
-    });
+    .action(single('vacuum', (o, f: GlobalFlags & { variant?: VacuumVariant[]; interval?: number[]; window: number; deleteWindow: number; timeout: number }) =>
+      vacuumBench(o, { ...f, variants: f.variant ?? vacuumVariantsDefault, intervals: f.interval ?? [undefined], timeoutSec: f.timeout })));
 
   withCommon(p.command('vacuum-latency'))
     .description('fetch_lock+store+unlock p99 on node 0 while vacuumd purges T tombstones vs idle, and vacuumd memory')
@@ -149,58 +172,67 @@ function program(): Command {
     .option('--no-pause', 'delete with vacuumd running and measure from the first delete (default: vacuumd is SIGSTOPped during the deletes)')
     .option('--window <n>', 'fill and deletes: operations in flight', int(1, 5_000), 256)
     .option('--timeout <s>', 'end the vacuum window after this many seconds at most', int(1), 300)
-    .action(async (f: GlobalFlags & { tombstones: number; ops: number; warmup: number; path: string; pause: boolean; window: number; timeout: number }) => {
-      const paths: LatencyPath[] = f.path === 'both' ? ['zmq', 'shared'] : [f.path as LatencyPath];
-      emitJson(f, [await runOne(f, 'vacuum-latency', (o) => vacuumLatencyBench(o, { ...f, paths, timeoutSec: f.timeout }))]);
-    });
+    .action(single('vacuum-latency', (o, f: GlobalFlags & { tombstones: number; ops: number; warmup: number; path: string; pause: boolean; window: number; timeout: number }) =>
+      vacuumLatencyBench(o, { ...f, paths: f.path === 'both' ? ['zmq', 'shared'] : [f.path as LatencyPath], timeoutSec: f.timeout })));
 
   withCommon(p.command('startup'))
-    .description('spawn `ctdbng-cluster up -n 3 --fresh` and time it until it returns (all nodes answering)')
+    .description('spawn `ctdbng-cluster up -n N --fresh`: time until every node reports every node OK (as CTDB\'s row), and until `up` returns')
     .option('--runs <n>', 'runs', int(1), 5)
-    .action(async (f: GlobalFlags & { runs: number }) => {
-      emitJson(f, [await runOne(f, 'startup', (o) => startupBench(o, f))]);
-    });
+    .option('--nodes <n>', 'nodes', int(1, 64), 3)
+    .action(single('startup', (o, f: GlobalFlags & { runs: number; nodes: number }) => startupBench(o, f)));
+
+  withCommon(p.command('idle'))
+    .description('CPU used by an idle N-node cluster (every process of every node, from /proc)')
+    .option('--nodes <n>', 'nodes', int(1, 64), 3)
+    .option('--settle <s>', 'seconds left alone before measuring', int(0), 5)
+    .option('--window <s>', 'seconds per window', int(1), 10)
+    .option('--windows <n>', 'windows (min, median, max)', int(1), 3)
+    .action(single('idle', (o, f: GlobalFlags & { nodes: number; settle: number; window: number; windows: number }) =>
+      idleBench(o, { ...f, settleSec: f.settle, windowSec: f.window })));
 
   withCommon(p.command('peer'))
-    .description('side by side with a real CTDB 4.17 (needs `ctdb` installed and root): cluster start, CLI writekey/readkey latency')
-    .option('--runs <n>', 'cluster starts of each', int(1), 3)
-    .option('--n <n>', 'CLI calls per latency series', int(1), 20)
-    .option('--peer-dir <dir>', 'the peer scripts (up.sh, down.sh, ctdbkeys.py)', peerDirDefault)
-    .action(async (f: GlobalFlags & { runs: number; n: number; peerDir: string }) => {
-      emitJson(f, [await runOne(f, 'peer', (o) => peerBench(o, f))]);
-    });
+    .description('CTDB 4.17\'s side of every row it can do, on ../shared/peer-ctdb (needs `ctdb` and root); `all` joins it with ctdb-ng\'s rows')
+    .option('--peer-dir <dir>', 'the peer scripts (up.sh, down.sh, bench.py, ctdbkeys.py)', peerDirDefault)
+    .option('--runs <n>', 'cluster starts', int(1), 3)
+    .option('--n <n>', 'CLI calls per series', int(1), 20)
+    .option('--loop-keys <n>', 'new keys of the writekey loop', int(1), 300)
+    .option('--catdb-runs <n>', '`ctdb catdb` runs of the populated db', int(1), 3)
+    .option('--records <n>', 'bench.py populate --count', int(1), 100_000)
+    .option('--recoveries <n>', 'bench.py populate --recoveries', int(1), 3)
+    .option('--variant <N/D[xR]>', 'bench.py vacuum --count N --delete D, R times, repeatable (default: 100000/5000 and 10000/1000x3)', parseVariant)
+    .option('--interval <s>', 'VacuumInterval of the vacuum runs, repeatable (default: 10 and 1)', ints(1, 3600))
+    .option('--no-sixteen', 'skip the 16-node start and idle')
+    .action(single('peer', (o, f: GlobalFlags & {
+      peerDir: string; runs: number; n: number; loopKeys: number; catdbRuns: number; records: number; recoveries: number; variant?: VacuumVariant[]; interval?: number[]; sixteen: boolean;
+    }) => peerBench(o, {
+      peerDir: f.peerDir, startRuns: f.runs, n: f.n, loopKeys: f.loopKeys, catdbRuns: f.catdbRuns, populate: { records: f.records, recoveries: f.recoveries },
+      vacuum: { variants: f.variant ?? vacuumVariantsDefault, intervals: f.interval ?? [10, 1] }, idle: { settleSec: 5, windowSec: 10, windows: 3 }, sixteen: f.sixteen,
+    })));
 
   withCommon(p.command('all'))
-    .description('every benchmark in sequence, then a markdown table (benchmark | figure | target | met? | vs CTDB)')
-    .option('--quick', 'small counts (a smoke run; not for figures)', false)
-    .option('--no-peer', 'skip the CTDB peer comparison')
-    .option('--big', 'also the recovery of 1,000,000 records', false)
+    .description('floors, every benchmark, CTDB in the same run, then the table (benchmark | figure | floor | CTDB | target | met?); --port-base P moves every benchmark\'s port base by P − 25400')
+    .option('--quick', 'small counts: a smoke test, not figures; targets are not judged', false)
+    .addOption(new Option('--peer <kind>', 'the reference measured in the same run; required (default: run it when it can run here, else say why)').choices(['ctdb']))
+    .option('--no-peer', 'no CTDB side')
+    .option('--big', 'also the recovery of 10× the records (1,000,000), and its growth ratio', false)
     .option('--peer-dir <dir>', 'the peer scripts', peerDirDefault)
-    .action(async (f: GlobalFlags & { quick: boolean; peer: boolean; big: boolean; peerDir: string }) => {
-      const q = f.quick;
-      const g: GlobalFlags = { ...f, portBase: undefined };
+    .action(async (f: GlobalFlags & { quick: boolean; peer?: string | false; big: boolean; peerDir: string }) => {
       const t0 = process.hrtime.bigint();
-      const results: BenchResult[] = [];
-      results.push(await runOne(g, 'local-shared', (o) => localBench(o, 'shared', { ops: q ? 2_000 : 20_000, warmup: q ? 200 : 1_000, procs: 2 })));
-      results.push(await runOne(g, 'local-zmq', (o) => localBench(o, 'zmq', { ops: q ? 2_000 : 20_000, warmup: q ? 200 : 1_000, procs: 0 })));
-      results.push(await runOne(g, 'migrate', (o) => migrateBench(o, { ops: q ? 500 : 5_000, warmup: q ? 50 : 500 })));
-      results.push(await runOne(g, 'concurrent', (o) => concurrentBench(o, { ops: q ? 250 : 2_500, warmup: q ? 20 : 200, connections: 8, layouts: ['1x8', '2x4'] })));
-      results.push(await runOne(g, 'traverse', (o) => traverseBench(o, { records: q ? 10_000 : 100_000, window: 256, runs: 3, cli: true })));
-      results.push(await runOne(g, 'recovery', (o) => recoveryBench(o, { records: q ? 10_000 : 100_000, window: 256, runs: 3 })));
-      if (f.big) results.push(await runOne(g, 'recovery', (o) => recoveryBench(o, { records: q ? 100_000 : 1_000_000, window: 256, runs: 3 })));
-      results.push(await runOne(g, 'vacuum', (o) => vacuumBench(o, {
-        variants: q ? [{ records: 10_000, deletes: 500 }, { records: 2_000, deletes: 200 }] : vacuumVariantsDefault, window: 256, deleteWindow: 64, timeoutSec: 300,
-      })));
-      results.push(await runOne(g, 'vacuum-latency', (o) => vacuumLatencyBench(o, {
-        tombstones: q ? 5_000 : 50_000, ops: q ? 1_000 : 5_000, warmup: q ? 100 : 500, paths: ['zmq', 'shared'], pause: true, window: 256, timeoutSec: 300,
-      })));
-      results.push(await runOne(g, 'startup', (o) => startupBench(o, { runs: q ? 2 : 5 })));
-      if (f.peer) results.push(await runOne(g, 'peer', (o) => peerBench(o, { runs: q ? 1 : 3, n: q ? 5 : 20, peerDir: f.peerDir })));
-      const o = commonOf(f);
+      const g: GlobalFlags = { ...f, portBase: undefined };
+      const results = await runAll({ quick: f.quick, peer: f.peer !== false, big: f.big, peerDir: f.peerDir, ...(f.portBase !== undefined ? { portBase: f.portBase } : {}) },
+        (name, fn) => runOne(g, name, fn));
+      // Asked for by name, CTDB must run: a skipped peer is then a failure (exit 1).
+      const peer = results.find((r) => r.bench === 'ctdb');
+      if (f.peer === 'ctdb' && peer?.skipped !== undefined) {
+        failed = true;
+        process.stderr.write(`ctdbng-bench: --peer ctdb, but CTDB could not run: ${peer.skipped}\n`);
+      }
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-      o.log(`# all: ${secs.toFixed(1)} s${q ? ' (--quick: small counts, not figures)' : ''}\n`);
-      o.log(markdownTable(results));
-      emitJson(f, results, { quick: q, elapsedSec: secs, table: markdownTable(results) });
+      const o = commonOf(f);
+      const doc = benchDocument(results, { command: commandText(), quick: f.quick, elapsedSec: secs });
+      o.log(`# all: ${secs.toFixed(1)} s${f.quick ? ' (--quick: small counts, a smoke test; targets not judged)' : ''}\n`);
+      o.log(markdownTable(doc.rows));
+      if (f.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     });
 
   p.command('_worker', { hidden: true })

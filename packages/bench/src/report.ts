@@ -1,25 +1,49 @@
-// Result shapes of every benchmark, their text form, and the markdown table of `all`.
-import { fmtRate, fmtSec, fmtUs } from './stats.js';
+// Result shapes of every benchmark and their text form. The cross-benchmark view (ratios to the
+// floors and to CTDB measured in the same run, targets, the JSON rows and the markdown table) is
+// rows.ts.
+import { fmtRate, fmtSec, fmtUs, type Spread } from './stats.js';
 
-export type Unit = 'us' | 'ops/s' | 's' | 'records/s' | 'count' | 'MiB' | 'ratio';
+export type Unit = 'us' | 'ms' | 's' | 'ops/s' | 'keys/s' | 'records/s' | 'count' | 'MiB' | 'ratio' | '%';
 
-export interface Comparison {
-  /** CTDB's figure in the same unit. */
+/** A reference figure of CTDB from another day (FIGURES.md, FLOOR.md): shown, never made a ratio. */
+export interface Constant {
   value: number;
-  /** 'measured' in this run by `peer`, or the reference document it comes from. */
+  /** The document it comes from, e.g. 'FLOOR.md §2'. */
   source: string;
   /** What CTDB's figure is (its operation can differ from ours: say how). */
   what: string;
 }
 
+/**
+ * What a target is compared with: the figure itself ('value', in its unit), or its ratio to the
+ * floor or to CTDB measured in the same run ('floor', 'ctdb').
+ */
+export type TargetOn = 'value' | 'floor' | 'ctdb';
+
+export interface Target {
+  op: '<=' | '>=';
+  value: number;
+  on?: TargetOn;
+}
+
 export interface Figure {
+  /** Stable name for joins and JSON consumers, e.g. 'cli.pnn', 'floor.sqlite.2tx.p50'. */
+  id?: string;
   label: string;
+  /** A short name, where the figure is shown as another one's floor. */
+  short?: string;
   value: number;
   unit: Unit;
-  target?: { op: '<=' | '>='; value: number };
+  /** Min, median and max of the runs (or the samples) behind value. */
+  spread?: Spread;
+  target?: Target;
   /** Shown in the `all` table. */
   headline?: boolean;
-  ctdb?: Comparison;
+  /** id of the figure of `floors` (same run) this one is divided by. */
+  floorRef?: string;
+  /** id of the figure of `ctdb` (CTDB 4.17, same run) this one is compared with. */
+  ctdbRef?: string;
+  ctdbConstant?: Constant;
 }
 
 export interface BenchResult {
@@ -33,76 +57,58 @@ export interface BenchResult {
   elapsedSec?: number;
 }
 
+function fmtCount(value: number, suffix: string): string {
+  return Number.isFinite(value) ? `${Math.round(value).toLocaleString('en-US')}${suffix}` : 'n/a';
+}
+
 export function fmtValue(value: number, unit: Unit): string {
   switch (unit) {
     case 'us': return fmtUs(value);
-    case 'ops/s': return fmtRate(value);
-    case 'records/s': return Number.isFinite(value) ? `${Math.round(value).toLocaleString('en-US')} records/s` : 'n/a';
+    case 'ms': return Number.isFinite(value) ? (value >= 1_000 ? `${(value / 1_000).toFixed(2)} s` : `${value.toFixed(value < 10 ? 2 : 1)} ms`) : 'n/a';
     case 's': return fmtSec(value);
-    case 'count': return Number.isFinite(value) ? value.toLocaleString('en-US') : 'n/a';
+    case 'ops/s': return fmtRate(value);
+    case 'keys/s': return Number.isFinite(value) ? `${value.toFixed(value < 100 ? 1 : 0)} keys/s` : 'n/a';
+    case 'records/s': return fmtCount(value, ' records/s');
+    case 'count': return fmtCount(value, '');
     case 'MiB': return Number.isFinite(value) ? `${value.toFixed(1)} MiB` : 'n/a';
     case 'ratio': return Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a';
+    case '%': return Number.isFinite(value) ? `${value.toFixed(value < 10 ? 2 : 1)} %` : 'n/a';
   }
 }
 
-export function met(f: Figure): boolean | undefined {
-  if (f.target === undefined || !Number.isFinite(f.value)) return undefined;
-  return f.target.op === '<=' ? f.value <= f.target.value : f.value >= f.target.value;
+/** Units where more is better (rates). */
+export function higherIsBetter(unit: Unit): boolean {
+  return unit === 'ops/s' || unit === 'keys/s' || unit === 'records/s';
 }
 
-function higherIsBetter(unit: Unit): boolean {
-  return unit === 'ops/s' || unit === 'records/s';
+export function targetText(t: Target, unit: Unit): string {
+  const op = t.op === '<=' ? '≤' : '≥';
+  switch (t.on ?? 'value') {
+    case 'value': return `${op} ${fmtValue(t.value, unit)}`;
+    case 'floor': return `${op} ${t.value}× floor`;
+    case 'ctdb': return `${op} ${t.value}× CTDB`;
+  }
 }
 
-/** "ctdb-ng 3.1× faster" / "ctdb-ng 2.0× slower" (a ratio always ≥ 1 with its direction). */
-export function versus(f: Figure): string | undefined {
-  const c = f.ctdb;
-  if (c === undefined || !Number.isFinite(c.value) || !Number.isFinite(f.value) || c.value <= 0 || f.value <= 0) return undefined;
-  const speedup = higherIsBetter(f.unit) ? f.value / c.value : c.value / f.value;
-  const word = speedup >= 1 ? 'faster' : 'slower';
-  const r = speedup >= 1 ? speedup : 1 / speedup;
-  return `ctdb-ng ${r.toFixed(r < 10 ? 2 : 1)}× ${word}`;
-}
-
-function targetText(f: Figure): string {
-  if (f.target === undefined) return '';
-  return `${f.target.op === '<=' ? '≤' : '≥'} ${fmtValue(f.target.value, f.unit)}`;
+export function spreadText(s: Spread | undefined, unit: Unit): string {
+  if (s === undefined || s.n === 0) return '';
+  return `min ${fmtValue(s.min, unit)}, median ${fmtValue(s.median, unit)}, max ${fmtValue(s.max, unit)}, n=${s.n.toLocaleString('en-US')}`;
 }
 
 export function resultText(r: BenchResult): string {
   const out = [`## ${r.bench}`, `command: ${r.command}`];
-  if (r.skipped !== undefined) {
-    out.push(`SKIPPED: ${r.skipped}`);
-  }
+  if (r.skipped !== undefined) out.push(`SKIPPED: ${r.skipped}`);
   for (const f of r.figures) {
     let line = `  ${f.label}: ${fmtValue(f.value, f.unit)}`;
-    const m = met(f);
-    if (f.target !== undefined) line += `   (target ${targetText(f)}: ${m === true ? 'met' : m === false ? 'NOT met' : 'n/a'})`;
-    if (f.ctdb !== undefined) {
-      line += `   [CTDB 4.17 ${fmtValue(f.ctdb.value, f.unit)}, ${f.ctdb.what} (${f.ctdb.source})`;
-      const v = versus(f);
-      line += v === undefined ? ']' : `: ${v}]`;
+    const s = spreadText(f.spread, f.unit);
+    if (s !== '') line += `   (${s})`;
+    if (f.target !== undefined) line += `   [target ${targetText(f.target, f.unit)}]`;
+    if (f.ctdbConstant !== undefined) {
+      line += `   [CTDB 4.17 constant, not this run: ${fmtValue(f.ctdbConstant.value, f.unit)}, ${f.ctdbConstant.what} (${f.ctdbConstant.source})]`;
     }
     out.push(line);
   }
   for (const n of r.notes) out.push(`  note: ${n}`);
   if (r.elapsedSec !== undefined) out.push(`  (benchmark took ${r.elapsedSec.toFixed(1)} s)`);
   return `${out.join('\n')}\n`;
-}
-
-export function markdownTable(results: readonly BenchResult[]): string {
-  const rows = ['| benchmark | figure | target | met? | vs CTDB 4.17 |', '|---|---|---|---|---|'];
-  for (const r of results) {
-    if (r.skipped !== undefined) {
-      rows.push(`| ${r.bench} | skipped: ${r.skipped.replace(/\|/g, '/')} | | | |`);
-      continue;
-    }
-    for (const f of r.figures.filter((x) => x.headline === true)) {
-      const m = met(f);
-      const c = f.ctdb;
-      const vs = c === undefined ? '' : `${fmtValue(c.value, f.unit)} (${c.source}): ${versus(f) ?? 'n/a'}`;
-      rows.push(`| ${r.bench} | ${f.label}: **${fmtValue(f.value, f.unit)}** | ${targetText(f)} | ${m === undefined ? '' : m ? 'yes' : 'NO'} | ${vs} |`);
-    }
-  }
-  return `${rows.join('\n')}\n`;
 }

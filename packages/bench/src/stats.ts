@@ -40,6 +40,25 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** Min, median and max of a handful of runs (or of samples), and how many there were. */
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+  n: number;
+}
+
+export function spreadOf(xs: readonly number[]): Spread {
+  const ok = xs.filter(Number.isFinite);
+  if (ok.length === 0) return { min: Number.NaN, median: Number.NaN, max: Number.NaN, n: 0 };
+  return { min: Math.min(...ok), median: median(ok), max: Math.max(...ok), n: ok.length };
+}
+
+/** The spread of latency samples in nanoseconds, in microseconds (median = nearest-rank p50). */
+export function spreadUsOf(s: LatencySummary): Spread {
+  return { min: s.minUs, median: s.p50Us, max: s.maxUs, n: s.n };
+}
+
 export function opsPerSec(ops: number, elapsedNs: number | bigint): number {
   const ns = Number(elapsedNs);
   return ns > 0 ? (ops * 1e9) / ns : Number.NaN;

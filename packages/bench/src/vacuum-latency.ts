@@ -191,7 +191,7 @@ export async function vacuumLatencyBench(o: CommonOptions, vo: VacuumLatencyOpti
         const bS = busyStats[i]!.s;
         const ratio = bS.p99Us / iS.p99Us;
         figures.push(
-          { label: `${l.path}: p99 while vacuuming / idle p99`, value: ratio, unit: 'ratio', target: { op: '<=', value: 2 }, headline: true },
+          { id: `vacuum-latency.${l.path}.p99-ratio`, label: `${l.path}: p99 while vacuumd purges ${vo.tombstones.toLocaleString('en-US')} tombstones / idle p99`, value: ratio, unit: 'ratio', target: { op: '<=', value: 2 }, headline: true },
           { label: `${l.path}: idle p99`, value: iS.p99Us, unit: 'us' },
           { label: `${l.path}: p99 while vacuumd purges ${vo.tombstones.toLocaleString('en-US')} tombstones`, value: bS.p99Us, unit: 'us' },
           { label: `${l.path}: p50 while vacuuming`, value: bS.p50Us, unit: 'us' },
@@ -201,7 +201,7 @@ export async function vacuumLatencyBench(o: CommonOptions, vo: VacuumLatencyOpti
       }
       const peak = Math.max(busyRss.maxRss, ...hwm.filter(Number.isFinite));
       figures.push(
-        { label: 'vacuumd resident memory, peak over the 3 nodes while purging (VmRSS samples and VmHWM)', value: peak, unit: 'MiB', target: { op: '<=', value: 60 }, headline: true },
+        { id: 'vacuum-latency.vacuumd-rss-peak', label: `vacuumd resident memory, peak over the 3 nodes while purging ${vo.tombstones.toLocaleString('en-US')} (VmRSS samples and VmHWM)`, value: peak, unit: 'MiB', target: { op: '<=', value: 60 }, headline: true },
         { label: 'vacuumd VmRSS, highest sample while idle', value: idleRssMax, unit: 'MiB' },
       );
       notes.push(`vacuum window ${busy.sec.toFixed(2)} s, ${busy.ops} ops (${vo.pause ? 'from SIGCONT of the paused vacuumd' : 'from the first delete, vacuumd running'} until pending 0 everywhere${done ? '' : `: NOT reached within ${vo.timeoutSec} s, ${lastProgress}`}); deletes ${deleteSec.toFixed(2)} s`);
