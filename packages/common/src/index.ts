@@ -12,3 +12,4 @@ export * from './faults.js';
 export * from './send-queue.js';
 export * from './timers.js';
 export * from './durable-file.js';
+export * from './core-io.js';
