@@ -202,12 +202,12 @@ export class Cluster {
       },
       setTimer: (id, delayMs) => this.timers[pnn]!.set(id, { due: this.now + delayMs * 1e6, order: this.seq++ }),
       cancelTimer: (id) => void this.timers[pnn]!.delete(id),
-      nowNs: () => this.now,
+      clock: { nowNs: () => this.now, nowMs: () => this.now / 1e6 },
+      random: { next: () => this.rng.next() },
       wallMs: () => 1_795_000_000_000 + this.now / 1e6,
       isPidAlive: (pid) => !this.deadPids.has(pid),
       openDb: (identity: DbIdentity) =>
         DbFile.open(this.opts.dir === undefined ? ':memory:' : join(this.opts.dir, `${identity.name}.${identity.pnn}.sqlite`), identity),
-      randomU32: () => 1 + this.rng.int(2 ** 32 - 2),
       publish: (event) => this.events[pnn]!.push(event),
       nodeState: this.nodeStates[pnn]!,
     };

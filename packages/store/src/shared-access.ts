@@ -43,14 +43,18 @@ interface FenceView {
   flags: number | null;
 }
 
-function nowNs(): number {
-  return Number(process.hrtime.bigint());
-}
-
 /** A token no other holder uses: random 48 bits (tokens of dbd are drawn the same way). */
 export function newLockToken(): number {
   return randomInt(1, 2 ** 48 - 1);
 }
+
+/** The host's CLOCK_MONOTONIC and random tokens; a simulation passes its virtual clock and seeded tokens. */
+export interface SharedAccessEnv {
+  nowNs(): number;
+  newLockToken(): number;
+}
+
+const hostEnv: SharedAccessEnv = { nowNs: () => Number(process.hrtime.bigint()), newLockToken };
 
 export class SharedAccessDb {
   private readonly sql: Database;
@@ -67,7 +71,7 @@ export class SharedAccessDb {
    * @param incarnation the dbd incarnation seen at connect; a different one in meta means dbd
    *   restarted (and wiped): every step falls back.
    */
-  constructor(readonly path: string, readonly pnn: number, readonly incarnation: number, readonly pid: number) {
+  constructor(readonly path: string, readonly pnn: number, readonly incarnation: number, readonly pid: number, private readonly env: SharedAccessEnv = hostEnv) {
     this.sql = new BetterSqlite3(path, { fileMustExist: true });
     applyPragmas(this.sql, { persistent: false, autocheckpoint: false });
     this.holder = `sa:${pid}`;
@@ -94,14 +98,14 @@ export class SharedAccessDb {
   /** Step 1: lock. Frozen, fence, not dmaster here, absent or any lock row → fall back to dbd. */
   lock(key: Uint8Array): SharedLockResult {
     const run = this.sql.transaction((): SharedLockResult => {
-      const now = nowNs();
+      const now = this.env.nowNs();
       const v = this.lockView.get(key, key)!;
       if (v.frozen !== 0) return { ok: false, fallback: 'frozen' };
       if (!this.fenceOk(v, now)) return { ok: false, fallback: 'fence' };
       if (v.rsn === null) return { ok: false, fallback: 'absent' };
       if (v.dmaster !== v.pnn) return { ok: false, fallback: 'not_dmaster' };
       if (v.lock_key !== null) return { ok: false, fallback: 'locked' };
-      const token = newLockToken();
+      const token = this.env.newLockToken();
       const expiresNs = now + v.lock_lease_ms * 1e6;
       this.insertLock.run(key, this.holder, this.pid, expiresNs, token);
       return { ok: true, header: { rsn: v.rsn, dmaster: v.dmaster, flags: v.flags! }, data: v.data!, token, expiresNs };
@@ -114,7 +118,7 @@ export class SharedAccessDb {
     const run = this.sql.transaction((): SharedWriteResult => {
       const v = this.fenceView.get(key, key)!;
       if (v.frozen !== 0) return { ok: false, fallback: 'frozen' };
-      if (!this.fenceOk(v, nowNs())) return { ok: false, fallback: 'fence' };
+      if (!this.fenceOk(v, this.env.nowNs())) return { ok: false, fallback: 'fence' };
       if (v.lock_holder === null || v.lock_holder === '' || v.lock_token !== token || v.rsn === null) return { ok: false, lockLost: true };
       const flags = data.length > 0 ? v.flags! & ~RecordFlags.AUTOMATIC : v.flags!;
       this.setData.run(data, flags, key);

@@ -85,7 +85,7 @@ function lockOrFetch(core: DbdCore, clientId: string, env: Envelope, body: 'fetc
   const req = body === 'fetchLock' ? bodyOf(env, 'fetchLock') : bodyOf(env, 'fetch');
   const t = recordTarget(core, req.dbId, req.key);
   if (!('db' in t)) return reply(t);
-  const refused = core.ctx.status.refusal(core.io.nowNs());
+  const refused = core.ctx.status.refusal(core.io.clock.nowNs());
   if (refused !== undefined) return reply(refused);
   const ks = keyStateOf(t.db.keys, t.key);
   if (ks.waiters.length >= core.ctx.tunables.lockWaitersMaxCount) {
@@ -94,7 +94,7 @@ function lockOrFetch(core: DbdCore, clientId: string, env: Envelope, body: 'fetc
   const idle = ks.waiters.length === 0 && ks.inflight === undefined;
   const calls = core.stats.get('calls_started');
   const pid = core.clients.get(clientId)?.pid ?? 0;
-  ks.waiters.push({ kind: body === 'fetchLock' ? 'lock' : 'fetch', clientId, requestId: env.requestId, pid, sinceNs: core.io.nowNs() });
+  ks.waiters.push({ kind: body === 'fetchLock' ? 'lock' : 'fetch', clientId, requestId: env.requestId, pid, sinceNs: core.io.clock.nowNs() });
   core.pumpKey(t.db, ks);
   // Served at once, with no call started: the local access of §2.1.2.
   if (idle && core.stats.get('calls_started') === calls && !ks.waiters.some((w) => w.kind !== 'call' && w.clientId === clientId && w.requestId === env.requestId)) {
@@ -139,7 +139,7 @@ function renew(core: DbdCore, env: Envelope, reply: Reply): void {
   const r = bodyOf(env, 'renewLock');
   const t = recordTarget(core, r.dbId, r.key);
   if (!('db' in t)) return reply(t);
-  const until = core.io.nowNs() + core.ctx.tunables.lockLeaseSeconds * 1e9;
+  const until = core.io.clock.nowNs() + core.ctx.tunables.lockLeaseSeconds * 1e9;
   if (!t.db.file.tx(() => t.db.file.locks.renew(t.key, Number(r.token), until))) {
     return reply(err(ErrorCode.ERR_LOCK_LOST, 'the lock token does not hold the record lock'));
   }

@@ -23,7 +23,7 @@ function bad(reply: Reply, code: ErrorCode, message: string): void {
 function ownFlags(ctx: Ctx): string[] {
   const st = ctx.status;
   const flags: string[] = [];
-  if (st.banned(ctx.io.nowNs())) flags.push('BANNED');
+  if (st.banned(ctx.io.clock.nowNs())) flags.push('BANNED');
   if (st.stopped) flags.push('STOPPED');
   if (st.inactive || flags.length > 0) flags.push('INACTIVE');
   if (ctx.witness) flags.push('WITNESS');
@@ -39,7 +39,7 @@ function nodeFlags(ctx: Ctx, pnn: number, deleted: boolean): string[] {
 }
 
 export const controls: Record<string, Handler> = {
-  ping: ({ ctx }, _env, reply) => reply({ pong: { pnn: ctx.pnn, uptimeMs: Math.floor((ctx.io.nowNs() - ctx.startNs) / 1e6) } }),
+  ping: ({ ctx }, _env, reply) => reply({ pong: { pnn: ctx.pnn, uptimeMs: Math.floor((ctx.io.clock.nowNs() - ctx.startNs) / 1e6) } }),
   getPnn: ({ ctx }, _env, reply) => reply({ pnnReply: { pnn: ctx.pnn } }),
   getNodeMap: ({ ctx }, _env, reply) =>
     reply({
@@ -78,7 +78,7 @@ export const controls: Record<string, Handler> = {
   getStatistics: ({ ctx }, _env, reply) => reply({ statistics: { pnn: ctx.pnn, counters: ctx.stats.snapshot() } }),
   getNodeState: ({ ctx }, _env, reply) => {
     const st = ctx.status;
-    const now = ctx.io.nowNs();
+    const now = ctx.io.clock.nowNs();
     const dbs = ctx.dbs.all();
     reply({
       nodeState: {
@@ -114,7 +114,7 @@ export const controls: Record<string, Handler> = {
       st.stopped = false;
       ctx.wantRecovery('node continued');
     } else if (m.banSeconds > 0) {
-      st.bannedUntilNs = ctx.io.nowNs() + m.banSeconds * 1e9;
+      st.bannedUntilNs = ctx.io.clock.nowNs() + m.banSeconds * 1e9;
       ctx.io.setTimer(unbanTimerId, m.banSeconds * 1000);
       ctx.log.warn({ seconds: m.banSeconds }, 'node banned');
       d.leaveService('banned');

@@ -32,6 +32,7 @@ export class Ctx {
   /** PNNs whose link from here is up (handshake seen, keepalives arriving). */
   readonly linksUp = new Set<number>();
   readonly status = new NodeStatus();
+  private callIds = 1;
   /** Calls this node redirected as lmaster, to see one come back unchanged (§2.1.9). */
   readonly redirects = new RedirectMemory();
   /** dbd appended to a db's vacuum feed (set by the core: vacuumd is told, §4.1). */
@@ -41,8 +42,8 @@ export class Ctx {
     this.pnn = cfg.pnn;
     this.log = cfg.log;
     this.tunables = cfg.tunables;
-    this.incarnation = io.randomU32();
-    this.startNs = io.nowNs();
+    this.incarnation = 1 + Math.floor(io.random.next() * (2 ** 32 - 2));
+    this.startNs = io.clock.nowNs();
     this.status.restore(io.nodeState.load());
     // A restarted dbd knows the generation it installed (for G_max, §5.4) but not its members:
     // it is a stranger until a recovery takes this incarnation in.
@@ -74,7 +75,7 @@ export class Ctx {
 
   /** Frozen for records (§5.3.1, §5.4): not taken in, frozen for a recovery, stopped, banned or inactive. */
   frozen(): boolean {
-    return this.status.frozen(this.io.nowNs());
+    return this.status.frozen(this.io.clock.nowNs());
   }
 
   /** The nodes a lease probe goes to and a majority is counted over: the nodes file (§2.2). */
@@ -110,7 +111,7 @@ export class Ctx {
   }
 
   leaseValid(): boolean {
-    return this.vnn.generation !== 0 && this.status.joined && this.isMember(this.pnn) && this.leaseUntilNs > this.io.nowNs();
+    return this.vnn.generation !== 0 && this.status.joined && this.isMember(this.pnn) && this.leaseUntilNs > this.io.clock.nowNs();
   }
 
   /** Records are served only unfrozen and within the lease (§2.2, §5.3.1). */
@@ -123,6 +124,16 @@ export class Ctx {
     this.status.recoveryRequests += 1;
     this.log.info({ reason }, 'recovery wanted');
     this.io.publish({ recoveryWanted: { reason } });
+  }
+
+  /** A fresh record-lock token: nonzero, below 2^48, from the core's Random. */
+  newLockToken(): number {
+    return 1 + Math.floor(this.io.random.next() * (2 ** 48 - 2));
+  }
+
+  /** A fresh call id of this incarnation (calls of one origin are told apart by it). */
+  nextCallId(): number {
+    return this.callIds++;
   }
 
   /** Other non-deleted nodes of the nodes file. */

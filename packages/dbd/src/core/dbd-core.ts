@@ -244,7 +244,7 @@ export class DbdCore implements FlowHooks {
    */
   storeGate(): 'go' | 'wait' | { lockVoid: true; body: EnvelopeInit } | { body: EnvelopeInit } {
     const { ctx } = this;
-    const refused = ctx.status.refusal(ctx.io.nowNs());
+    const refused = ctx.status.refusal(ctx.io.clock.nowNs());
     if (refused !== undefined) return { body: refused };
     if (ctx.status.recoveryFreeze !== 0 || !ctx.status.joined) {
       return { lockVoid: true, body: { error: { code: ErrorCode.ERR_LOCK_LOST, message: 'a recovery froze this node: its record locks are void' } } };

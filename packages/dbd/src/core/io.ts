@@ -2,7 +2,7 @@
 // db files. The shell implements it with ZeroMQ and real timers; tests with an in-memory wiring.
 import type { EnvelopeInit, ctdbng } from '@ctdbng/protocol';
 import type { DbFile, DbIdentity } from '@ctdbng/store';
-import type { NodesFile, TunableValues, Logger } from '@ctdbng/common';
+import type { CoreClock, CoreRandom, CoreTimers, NodesFile, TunableValues, Logger } from '@ctdbng/common';
 
 /**
  * What a node remembers across dbd restarts (DESIGN §5.4): the generation it installed, the
@@ -22,24 +22,22 @@ export interface NodeStateStore {
   save(state: NodeStateRecord): void;
 }
 
-export interface CoreIo {
+/** The core contract of packages/common (core-io.ts): timers, the clock and randomness come from here. */
+export interface CoreIo extends CoreTimers {
   /** Queues a reply or push to a client of this node. */
   sendToClient(clientId: string, env: EnvelopeInit): void;
   /** Queues a message to another node's dbd over this node's link to it. */
   sendToNode(pnn: number, env: EnvelopeInit): void;
-  /** Asks for onTimer(id) after delayMs; a second call with the same id replaces the first. */
-  setTimer(id: string, delayMs: number): void;
-  cancelTimer(id: string): void;
-  /** Host CLOCK_MONOTONIC in nanoseconds (shared with shared-access clients, §2.2). */
-  nowNs(): number;
+  /** Host CLOCK_MONOTONIC (shared with shared-access clients, §2.2); virtual in a simulation. */
+  clock: CoreClock;
+  /** Incarnations, lock tokens: seeded in a simulation. */
+  random: CoreRandom;
   /** Wall-clock milliseconds since the epoch: only for reports to people (uptime), never for logic. */
   wallMs(): number;
   /** True unless the pid is known dead on this host. */
   isPidAlive(pid: number): boolean;
   /** Opens (creating) the file of a db on this node. */
   openDb(identity: DbIdentity): DbFile;
-  /** A random nonzero 32-bit value (incarnation, ids). */
-  randomU32(): number;
   /** Publishes an event on the events socket (link changes, freeze/thaw, recovery wanted). */
   publish(event: ctdbng.v1.DbdEvent.$Properties): void;
   /** The node state file. */

@@ -20,7 +20,7 @@ export class LinkMonitor {
   /** Every node message: returns false when it must be ignored (sequence already seen). */
   heard(from: number, incarnation: number, seq: number): boolean {
     const { ctx } = this;
-    const now = ctx.io.nowNs();
+    const now = ctx.io.clock.nowNs();
     const p = this.peers.get(from);
     if (p === undefined || p.incarnation !== incarnation) {
       if (p !== undefined) {
@@ -48,7 +48,7 @@ export class LinkMonitor {
     ctx.io.setTimer(keepaliveTimerId, intervalMs);
     for (const p of ctx.peers()) ctx.sendNode(p, { keepalive: {} });
     const silentNsMax = intervalMs * ctx.tunables.keepaliveLimitCount * 1e6;
-    const now = ctx.io.nowNs();
+    const now = ctx.io.clock.nowNs();
     for (const pnn of [...ctx.linksUp]) {
       const p = this.peers.get(pnn);
       if (p !== undefined && now - p.lastHeardNs > silentNsMax) this.onDown(pnn, 'keepalives missed');

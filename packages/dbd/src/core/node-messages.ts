@@ -95,7 +95,7 @@ function dispatch(core: DbdCore, h: Header, env: Envelope, body: string): void {
         ctx.wantRecovery(`call from node ${call.origin} not queued: ${ks.waiters.length} waiters on one record`);
         return;
       }
-      ks.waiters.push({ kind: 'call', call, sinceNs: ctx.io.nowNs() });
+      ks.waiters.push({ kind: 'call', call, sinceNs: ctx.io.clock.nowNs() });
       return core.pumpKey(db, ks);
     }
     case 'dmasterRequest': {
@@ -182,7 +182,7 @@ function traversePageRefusal(core: DbdCore, generation: number, dbId: number): E
 function arrived(core: DbdCore, db: DbState, key: Uint8Array): void {
   const ks = keyStateOf(db.keys, key);
   if (ks.inflight !== undefined) {
-    core.stats.migrationSeconds.observe((core.io.nowNs() - ks.inflight.sentNs) / 1e9, { db: db.info.name });
+    core.stats.migrationSeconds.observe((core.io.clock.nowNs() - ks.inflight.sentNs) / 1e9, { db: db.info.name });
     ks.inflight = undefined;
   }
   core.pumpKey(db, ks);

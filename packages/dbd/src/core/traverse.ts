@@ -77,7 +77,7 @@ export class Traverses {
     }
     const pnns = local ? [ctx.pnn] : ctx.vnn.pnns;
     const t: TraverseState = {
-      id: this.nextId++, clientId, db, local, generation: ctx.vnn.generation, waiting: requestId, failed: undefined, lastActivityNs: ctx.io.nowNs(),
+      id: this.nextId++, clientId, db, local, generation: ctx.vnn.generation, waiting: requestId, failed: undefined, lastActivityNs: ctx.io.clock.nowNs(),
       members: pnns.map((pnn) => ({ pnn, after: undefined, done: false, page: undefined, inflight: false })),
     };
     this.byId.set(t.id, t);
@@ -93,7 +93,7 @@ export class Traverses {
       return;
     }
     t.waiting = requestId;
-    t.lastActivityNs = this.ctx.io.nowNs();
+    t.lastActivityNs = this.ctx.io.clock.nowNs();
     if (t.failed !== undefined) return this.fail(t, t.failed.code, t.failed.message);
     this.fill(t);
     this.serve(t);
@@ -131,7 +131,7 @@ export class Traverses {
 
   /** Forgets traverses of clients that stopped asking. */
   sweep(): void {
-    const now = this.ctx.io.nowNs();
+    const now = this.ctx.io.clock.nowNs();
     for (const t of this.byId.values()) if (now - t.lastActivityNs > idleNsMax) this.cancel(t.id);
   }
 

@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 // ctdbng-dbd: the database daemon of one node (DESIGN §2, §7). Reads $CTDBNG_BASE/ctdbng.conf,
 // wipes the node's volatile db files (in place), binds the client and node sockets, serves.
-import { randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseFromEnv, createLogger, FaultSwitch, faultsPath, fnv1a32String, InvariantError, loadNodeConfig, serveMetrics, type Logger, type NodeConfig } from '@ctdbng/common';
+import { baseFromEnv, createLogger, hostClock, hostRandom, FaultSwitch, faultsPath, fnv1a32String, InvariantError, loadNodeConfig, serveMetrics, type Logger, type NodeConfig } from '@ctdbng/common';
 import { ErrorCode, frameBytesMax, type Envelope } from '@ctdbng/protocol';
 import { DbFile, StoreBusyError, type DbIdentity } from '@ctdbng/store';
 import { DbdCore } from '../core/dbd-core.js';
@@ -76,11 +75,11 @@ async function main(): Promise<void> {
     sendToNode: (pnn, env) => links?.send(pnn, env),
     setTimer: (id, ms) => timers.set(id, ms),
     cancelTimer: (id) => timers.cancel(id),
-    nowNs: () => Number(process.hrtime.bigint()),
+    clock: hostClock,
+    random: hostRandom,
     wallMs: () => Date.now(),
     isPidAlive,
     openDb: (identity: DbIdentity) => DbFile.open(dbPath(cfg, identity.name), identity),
-    randomU32: () => randomInt(1, 2 ** 32 - 1),
     publish: (event) => events?.publish(event),
     nodeState: new NodeStateFile(cfg.stateDir, [cfg.volatileDir, cfg.persistentDir]),
   };

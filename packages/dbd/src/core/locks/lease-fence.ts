@@ -41,7 +41,7 @@ export class LeaseFence {
     ctx.io.setTimer(probeTimerId, this.probeIntervalMs());
     if (!this.mayHoldLease()) return;
     const id = this.nextProbeId++;
-    this.probes.set(id, { sentNs: ctx.io.nowNs(), generation: ctx.vnn.generation, acks: new Set([ctx.pnn]) });
+    this.probes.set(id, { sentNs: ctx.io.clock.nowNs(), generation: ctx.vnn.generation, acks: new Set([ctx.pnn]) });
     for (const old of this.probes.keys()) {
       if (this.probes.size <= probesOutstandingMax) break;
       this.probes.delete(old);

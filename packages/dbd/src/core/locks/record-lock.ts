@@ -1,6 +1,6 @@
 // Taking record locks for dbd's waiters (DESIGN §2.1.7, §2.2): rows of the db's locks table,
 // leases with tokens; an expired lease or a dead holder pid is broken before we wait on it.
-import { newLockToken, type LockRow, type StoredRecord } from '@ctdbng/store';
+import type { LockRow, StoredRecord } from '@ctdbng/store';
 import type { Ctx } from '../ctx.js';
 import type { DbState } from '../databases.js';
 
@@ -17,7 +17,7 @@ export type TakeResult =
 /** True when a lock row's holder is gone: lease expired, or its pid is dead on this host. */
 export function holderGone(ctx: Ctx, row: LockRow): boolean {
   if (row.holder === '') return false;
-  if (row.expires_ns <= ctx.io.nowNs()) return true;
+  if (row.expires_ns <= ctx.io.clock.nowNs()) return true;
   return row.pid > 0 && !ctx.io.isPidAlive(row.pid);
 }
 
@@ -31,12 +31,12 @@ export function breakLock(ctx: Ctx, db: DbState, row: LockRow, why: string): voi
 /** Tries to take the lock; breaks a lock whose holder is gone and tries once more. */
 export function takeLock(ctx: Ctx, db: DbState, key: Buffer, holder: string, pid: number): TakeResult {
   for (let attempt = 0; attempt < 2; attempt++) {
-    const token = newLockToken();
-    const expiresNs = ctx.io.nowNs() + ctx.tunables.lockLeaseSeconds * 1e9;
+    const token = ctx.newLockToken();
+    const expiresNs = ctx.io.clock.nowNs() + ctx.tunables.lockLeaseSeconds * 1e9;
     const res = db.file.lock(key, { holder, pid, expiresNs, token });
     if (res.result === 'ok') return { ok: true, token, record: res.record, expiresNs };
     if (attempt === 0 && holderGone(ctx, res.row)) {
-      breakLock(ctx, db, res.row, res.row.expires_ns <= ctx.io.nowNs() ? 'lease expired' : 'holder pid dead');
+      breakLock(ctx, db, res.row, res.row.expires_ns <= ctx.io.clock.nowNs() ? 'lease expired' : 'holder pid dead');
       continue;
     }
     return { ok: false, row: res.row };
@@ -52,7 +52,7 @@ export function sweepLocks(ctx: Ctx): DbState[] {
     let any = false;
     for (const row of db.file.locks.all()) {
       if (holderGone(ctx, row)) {
-        breakLock(ctx, db, row, row.expires_ns <= ctx.io.nowNs() ? 'lease expired' : 'holder pid dead');
+        breakLock(ctx, db, row, row.expires_ns <= ctx.io.clock.nowNs() ? 'lease expired' : 'holder pid dead');
         any = true;
       }
     }

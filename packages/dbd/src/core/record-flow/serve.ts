@@ -17,8 +17,6 @@ export interface FlowHooks {
   pollLock(db: DbState, ks: KeyState): void;
 }
 
-let nextCallId = 1;
-
 /** Serves the waiters of one key as far as possible; returns when the head must wait. */
 export function pump(ctx: Ctx, hooks: FlowHooks, db: DbState, ks: KeyState): void {
   while (ks.waiters.length > 0) {
@@ -72,7 +70,7 @@ function serveHere(ctx: Ctx, hooks: FlowHooks, db: DbState, ks: KeyState, head: 
 
 function grant(ctx: Ctx, db: DbState, w: LocalWaiter, taken: Extract<TakeResult, { ok: true }>, rec: StoredRecord): void {
   const r = taken.record ?? rec;
-  ctx.stats.fetchLockSeconds.observe((ctx.io.nowNs() - w.sinceNs) / 1e9, { db: db.info.name });
+  ctx.stats.fetchLockSeconds.observe((ctx.io.clock.nowNs() - w.sinceNs) / 1e9, { db: db.info.name });
   ctx.io.sendToClient(w.clientId, {
     requestId: w.requestId,
     fetchLockReply: {
@@ -152,8 +150,8 @@ function callTarget(ctx: Ctx, lmaster: number, rec: StoredRecord | undefined): n
 }
 
 function startCall(ctx: Ctx, db: DbState, ks: KeyState, to: number): void {
-  const callId = nextCallId++;
-  ks.inflight = { callId, sentNs: ctx.io.nowNs(), to };
+  const callId = ctx.nextCallId();
+  ks.inflight = { callId, sentNs: ctx.io.clock.nowNs(), to };
   ctx.stats.inc('calls_started');
   ctx.sendNode(to, { callRequest: { dbId: db.info.dbId, key: ks.key, origin: ctx.pnn, hopcount: 0, callId } });
 }

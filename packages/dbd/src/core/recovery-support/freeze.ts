@@ -49,7 +49,7 @@ export class Freezer {
     // Messages deferred for an older freeze belong to a generation that will never be installed.
     this.deferred = [];
     this.takeOutOfService(generation);
-    this.pending.push({ generation, reply, deadlineNs: ctx.io.nowNs() + ctx.tunables.recoveryDrainTimeoutMs * 1e6 });
+    this.pending.push({ generation, reply, deadlineNs: ctx.io.clock.nowNs() + ctx.tunables.recoveryDrainTimeoutMs * 1e6 });
     this.checkDrain();
   }
 
@@ -82,7 +82,7 @@ export class Freezer {
     const { ctx } = this;
     if (this.pending.length === 0) return;
     const held = ctx.dbs.all().some((db) => db.file.locks.all().some((row) => row.holder !== ''));
-    const overdue = this.pending.some((p) => ctx.io.nowNs() >= p.deadlineNs);
+    const overdue = this.pending.some((p) => ctx.io.clock.nowNs() >= p.deadlineNs);
     if (held && !overdue) {
       ctx.io.setTimer(drainTimerId, drainPollMs);
       return;
@@ -118,7 +118,7 @@ export class Freezer {
       leaseDriftMarginMs: ctx.tunables.leaseDriftMarginMs,
       witness: ctx.witness,
       stopped: st.stopped,
-      banned: st.banned(ctx.io.nowNs()),
+      banned: st.banned(ctx.io.clock.nowNs()),
       inactive: st.inactive,
     };
   }

@@ -99,7 +99,7 @@ export const recoveryControls: Record<string, Handler> = {
       }
       const st = ctx.status;
       if (m.recoveryMs > 0) st.lastRecoveryMs = Number(m.recoveryMs);
-      st.lastRecoveryEndNs = ctx.io.nowNs();
+      st.lastRecoveryEndNs = ctx.io.clock.nowNs();
       d.freezer.thaw();
       reply({ ok: {} });
     });

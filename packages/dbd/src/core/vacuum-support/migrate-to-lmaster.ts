@@ -3,7 +3,6 @@
 // The lmaster stores each as the new dmaster with rsn + 1 and enters it in its own feed.
 import { ErrorCode, type BodyOf, type EnvelopeInit, type ctdbng } from '@ctdbng/protocol';
 import { lmasterOf } from '@ctdbng/common';
-import { newLockToken } from '@ctdbng/store';
 import type { Ctx } from '../ctx.js';
 import type { DbState } from '../databases.js';
 import { migrationHolder } from '../locks/record-lock.js';
@@ -40,8 +39,8 @@ function handOver(ctx: Ctx, db: DbState, key: Buffer): { lmaster: number; record
   return db.file.tx(() => {
     const rec = db.file.records.get(key);
     if (rec === undefined || rec.data.length > 0 || rec.dmaster !== ctx.pnn) return undefined;
-    const token = newLockToken();
-    if (!db.file.locks.take(key, { holder: migrationHolder, pid: 0, expiresNs: ctx.io.nowNs() + 1e9, token })) return undefined;
+    const token = ctx.newLockToken();
+    if (!db.file.locks.take(key, { holder: migrationHolder, pid: 0, expiresNs: ctx.io.clock.nowNs() + 1e9, token })) return undefined;
     db.file.records.setDmaster(key, lmaster);
     db.file.locks.release(key, token);
     return { lmaster, record: { key, header: { rsn: rec.rsn, dmaster: lmaster, flags: rec.flags }, data: Buffer.alloc(0) } };
