@@ -29,6 +29,8 @@ export class Ctx {
   leaseUntilNs = 0;
   /** Next sequence number per destination link (§2.1.9). */
   private readonly linkSeq = new Map<number, number>();
+  /** When this node last sent anything to each peer: a keepalive is needed only on a quiet link. */
+  readonly lastSentNs = new Map<number, number>();
   /** PNNs whose link from here is up (handshake seen, keepalives arriving). */
   readonly linksUp = new Set<number>();
   readonly status = new NodeStatus();
@@ -101,6 +103,7 @@ export class Ctx {
       version: protocolVersion,
       node: { srcPnn: this.pnn, generation: this.vnn.generation, incarnation: this.incarnation, seq, nodesHash: this.cfg.nodes.hash },
     };
+    this.lastSentNs.set(to, this.io.clock.nowNs());
     this.stats.inc('node_messages_sent');
     for (const k of Object.keys(init)) if (recordBodies.has(k)) this.stats.inc('node_record_messages_sent');
     this.io.sendToNode(to, env);

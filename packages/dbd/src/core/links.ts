@@ -41,14 +41,18 @@ export class LinkMonitor {
     return true;
   }
 
-  /** Timer: keepalive to every peer, and links silent too long are down. */
+  /**
+   * Timer: a keepalive to every peer this node sent nothing to for KeepaliveInterval (lease
+   * probes usually keep a link busy enough: one timer's traffic per peer, not one per purpose),
+   * and links silent too long are down.
+   */
   tick(): void {
     const { ctx } = this;
     const intervalMs = ctx.tunables.keepaliveIntervalSeconds * 1000;
     ctx.io.setTimer(keepaliveTimerId, intervalMs);
-    for (const p of ctx.peers()) ctx.sendNode(p, { keepalive: {} });
-    const silentNsMax = intervalMs * ctx.tunables.keepaliveLimitCount * 1e6;
     const now = ctx.io.clock.nowNs();
+    for (const p of ctx.peers()) if (now - (ctx.lastSentNs.get(p) ?? -Infinity) >= intervalMs * 1e6 * 0.9) ctx.sendNode(p, { keepalive: {} });
+    const silentNsMax = intervalMs * ctx.tunables.keepaliveLimitCount * 1e6;
     for (const pnn of [...ctx.linksUp]) {
       const p = this.peers.get(pnn);
       if (p !== undefined && now - p.lastHeardNs > silentNsMax) this.onDown(pnn, 'keepalives missed');

@@ -123,12 +123,14 @@ function dispatch(core: DbdCore, h: Header, env: Envelope, body: string): void {
       return onVacuumBatch(ctx, from, generation, bodyOf(env, 'vacuumBatch'));
     case 'vacuumBatchReply':
       return core.vacuumRemotes.onReply(from, bodyOf(env, 'vacuumBatchReply'));
-    case 'probe':
-      return core.fence.onProbe(from, generation, h.incarnation, Number(bodyOf(env, 'probe').probeId));
+    case 'probe': {
+      const m = bodyOf(env, 'probe');
+      return core.fence.onProbe(from, generation, h.incarnation, Number(m.probeId), m.acks.map(Number), m.urgent);
+    }
     case 'keepalive':
       return;
     case 'probeAck':
-      return core.fence.onProbeAck(from, generation, h.incarnation, Number(bodyOf(env, 'probeAck').probeId));
+      return core.fence.onProbeAck(from, generation, h.incarnation, bodyOf(env, 'probeAck').probeIds.map(Number));
     case 'controlForward':
       return runForwarded(core, from, Number(bodyOf(env, 'controlForward').forwardId), bodyOf(env, 'controlForward').envelope);
     case 'controlForwardReply':

@@ -9,6 +9,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { statSync } = require('node:fs');
 const Database = require(workerData.sqlitePath);
 const conns = new Map();
+const walSeen = new Map();
 let paths = [];
 parentPort.on('message', (m) => { paths = m; });
 function walBytes(p) {
@@ -16,6 +17,9 @@ function walBytes(p) {
 }
 setInterval(() => {
   for (const p of paths) {
+    // An idle db: the WAL has not changed since the last checkpoint, nothing to copy back.
+    const wal = walBytes(p);
+    if (wal === 0 || walSeen.get(p) === wal) continue;
     try {
       let c = conns.get(p);
       if (c === undefined) {
@@ -25,12 +29,13 @@ setInterval(() => {
       }
       // PASSIVE never blocks a writer; a WAL that kept growing anyway is restarted, which holds
       // writers off for at most busyMs plus the copy of what PASSIVE left.
-      c.pragma(walBytes(p) > workerData.walBytesMax ? 'wal_checkpoint(TRUNCATE)' : 'wal_checkpoint(PASSIVE)');
+      c.pragma(wal > workerData.walBytesMax ? 'wal_checkpoint(TRUNCATE)' : 'wal_checkpoint(PASSIVE)');
+      walSeen.set(p, walBytes(p));
     } catch (err) {
       // Busy past busyMs, or a file gone: the next interval tries again.
     }
   }
-  for (const [p, c] of conns) if (!paths.includes(p)) { c.close(); conns.delete(p); }
+  for (const [p, c] of conns) if (!paths.includes(p)) { c.close(); conns.delete(p); walSeen.delete(p); }
 }, workerData.intervalMs);
 `;
 
@@ -42,8 +47,13 @@ export class Checkpointer {
     this.worker.unref();
   }
 
-  /** The db files to keep checkpointed (all attached dbs of this node). */
+  private paths = '';
+
+  /** The db files to keep checkpointed (all attached dbs of this node); posted only when they change. */
   setPaths(paths: string[]): void {
+    const key = paths.join('\n');
+    if (key === this.paths) return;
+    this.paths = key;
     this.worker.postMessage(paths);
   }
 

@@ -1,0 +1,174 @@
+// A simulated cluster (issue 11, STYLE §3): N nodes of real cores on one seeded world, clients
+// writing and deleting through dbd and through shared access, a model of what they were told,
+// and the invariant checkers after every step.
+import { defaultTunables, parseNodesFile, type NodesFile, type TunableValues } from '@ctdbng/common';
+import { ctdbng, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
+import { dmasterNewest, leadersPerTerm, resurrections, twoWriters } from './checkers.js';
+import { SimClient } from './clients.js';
+import { Model } from './model.js';
+import { Network } from './network.js';
+import { SimNode, simDbId, simDbName, type DaemonName } from './node.js';
+import { Prng } from './prng.js';
+import { World } from './world.js';
+
+/** Fast, bounded recoveries on virtual time (the relations dbd checks hold: lease < keepalive × limit). */
+export const simTunables: Partial<TunableValues> = {
+  sharedAccessLeaseMs: 400,
+  keepaliveIntervalSeconds: 1,
+  keepaliveLimitCount: 3,
+  leaderTimeoutMs: 1000,
+  leaderBroadcastIntervalMs: 200,
+  recoverIntervalMs: 200,
+  rerecoveryTimeoutMs: 100,
+  recoveryDrainTimeoutMs: 300,
+  recoveryTimeoutMs: 3000,
+  controlTimeoutMs: 2000,
+  vacuumIntervalSeconds: 1,
+  vacuumRetryMinMs: 50,
+  vacuumRetryMaxMs: 500,
+  lockLeaseSeconds: 10,
+};
+
+export interface ClusterOptions {
+  seed: number;
+  nodes: number;
+  clientsPerNode: number;
+  keys: number;
+}
+
+export class SimCluster {
+  readonly world = new World();
+  readonly rng: Prng;
+  readonly network: Network;
+  readonly nodesFile: NodesFile;
+  readonly tunables: TunableValues;
+  readonly nodes: SimNode[] = [];
+  readonly clients: SimClient[] = [];
+  readonly model = new Model();
+  readonly violations: string[] = [];
+  readonly trace: string[] = [];
+  /** term → the node that led it (invariant 4). */
+  private readonly leaders = new Map<number, number>();
+  private lastGeneration = 0;
+
+  constructor(readonly o: ClusterOptions) {
+    this.rng = new Prng(o.seed);
+    this.network = new Network(this.world, this.rng.fork('network'));
+    this.nodesFile = parseNodesFile(Array.from({ length: o.nodes }, (_, i) => `10.0.0.${i + 1}`).join('\n'));
+    this.tunables = { ...defaultTunables(), ...simTunables };
+    const env = {
+      world: this.world, network: this.network, nodes: this.nodesFile, tunables: this.tunables,
+      peer: (pnn: number) => this.nodes[pnn]!,
+      onVacuumReply: (pnn: number, req: EnvelopeInit, reply: Envelope) => this.watchVacuum(pnn, req, reply),
+    };
+    for (let p = 0; p < o.nodes; p++) this.nodes.push(new SimNode(p, env, this.rng.fork(`node${p}`)));
+    const keys = Array.from({ length: o.keys }, (_, i) => `k${i}`);
+    for (const n of this.nodes) for (let c = 0; c < o.clientsPerNode; c++) {
+      const id = `cli:${n.pnn}.${c}`;
+      const rng = this.rng.fork(id);
+      const port = {
+        pnn: n.pnn, dbId: simDbId(),
+        nowMs: () => this.world.nowMs,
+        request: (clientId: string, init: EnvelopeInit, reply: (env: Envelope) => void) => n.request(n.pnn, clientId, init, reply),
+        shared: (clientId: string) => n.sharedFor(clientId, simDbId(), 10_000 + n.pnn * 100 + c, rng),
+        incarnation: () => n.dbd?.ctx.incarnation ?? 0,
+        after: (ms: number, run: () => void) => void this.world.at(ms, run),
+      };
+      this.clients.push(new SimClient(id, port, c % 2 === 1, rng, this.model, keys));
+    }
+  }
+
+  log(line: string): void {
+    this.trace.push(`${this.world.nowMs.toFixed(3)} ${line}`);
+  }
+
+  /** Every daemon of every node starts; the db is attached once the dbds are up. */
+  start(): void {
+    for (const n of this.nodes) n.startDbd();
+    for (const n of this.nodes) n.recoverd.start();
+    for (const n of this.nodes) n.vacuumd.start();
+    this.nodes[0]!.request(0, 'cli:setup', { attach: { name: simDbName, persistent: false } }, () => undefined);
+    this.log(`start ${this.o.nodes} nodes, ${this.clients.length} clients`);
+  }
+
+  kill(pnn: number, daemon: DaemonName): void {
+    const n = this.nodes[pnn]!;
+    if (daemon === 'dbd') n.killDbd();
+    else n[daemon].kill();
+    this.log(`kill ${daemon} of node ${pnn}`);
+  }
+
+  restart(pnn: number, daemon: DaemonName): void {
+    const n = this.nodes[pnn]!;
+    if (daemon === 'dbd') {
+      if (n.dbd !== undefined) return;
+      n.startDbd();
+      // The db is attached again from the peers' NodeHello or the next recovery, as a real dbd does.
+    } else if (!n[daemon].alive) n[daemon].start();
+    this.log(`restart ${daemon} of node ${pnn}`);
+  }
+
+  /** An administrator's flag change on node pnn (term 0), through its own dbd. */
+  setFlags(pnn: number, flags: ctdbng.v1.SetNodeFlags.$Properties): void {
+    this.nodes[pnn]!.request(pnn, 'cli:admin', { setNodeFlags: flags }, () => undefined);
+    this.log(`flags ${JSON.stringify(flags)} on node ${pnn}`);
+  }
+
+  /** Runs the world for `ms`, checking the invariants after every event. */
+  run(ms: number): void {
+    this.world.runUntil(this.world.nowMs + ms, () => this.check(), () => this.violations.length > 0);
+  }
+
+  /** Runs until `done()` or `boundMs` passed; returns whether done. */
+  runUntil(done: () => boolean, boundMs: number, stepMs = 50): boolean {
+    const end = this.world.nowMs + boundMs;
+    while (this.world.nowMs < end) {
+      if (done()) return true;
+      this.run(stepMs);
+      if (this.violations.length > 0) return false;
+    }
+    return done();
+  }
+
+  check(): void {
+    const v = [
+      ...twoWriters(this.nodes),
+      ...resurrections(this.nodes, this.model),
+      ...dmasterNewest(this.nodes),
+      ...leadersPerTerm(this.leaders, this.nodes.flatMap((n) => (n.recoverd.isLeader() ? [{ pnn: n.pnn, term: n.recoverd.term() }] : []))),
+    ];
+    this.noteGenerations();
+    for (const x of v) this.violations.push(`${this.world.nowMs.toFixed(3)} ${x}`);
+  }
+
+  /** A newly installed generation that leaves a (pnn, incarnation) out of its members (model: §5.4). */
+  private noteGenerations(): void {
+    for (const n of this.nodes) {
+      const ctx = n.dbd?.ctx;
+      if (ctx === undefined || ctx.vnn.generation <= this.lastGeneration || ctx.status.participants.size === 0) continue;
+      this.lastGeneration = ctx.vnn.generation;
+      const members = new Set(ctx.vnn.pnns.map((p) => `${p}/${ctx.status.participants.get(p) ?? -1}`));
+      const seen = new Set(this.model.writes.map((w) => `${w.pnn}/${w.incarnation}`));
+      for (const s of seen) if (!members.has(s)) {
+        const [pnn, inc] = s.split('/').map(Number);
+        this.model.leftOut.push({ pnn: pnn!, incarnation: inc!, atMs: this.world.nowMs });
+      }
+      this.log(`generation ${ctx.vnn.generation} installed: vnnmap [${ctx.vnn.pnns.join(',')}]`);
+    }
+  }
+
+  /** StoreTombstone answered STORED/ABSENT by every member: that deletion's vacuuming completed (invariant 2). */
+  private watchVacuum(pnn: number, req: EnvelopeInit, reply: Envelope): void {
+    const r = req.vacuumRemote;
+    const nodes = reply.vacuumRemoteReply?.nodes;
+    if (r === undefined || r === null || nodes === undefined || r.phase !== ctdbng.v1.VacuumPhase.VACUUM_PHASE_STORE_TOMBSTONE) return;
+    const Result = ctdbng.v1.VacuumResult;
+    (r.keys ?? []).forEach((k, i) => {
+      const all = nodes.every((n) => n.refusedCode === 0 && [Result.VACUUM_RESULT_STORED, Result.VACUUM_RESULT_ABSENT].includes(n.results?.[i] ?? 0));
+      if (!all) return;
+      const key = Buffer.from(k.key ?? []).toString();
+      this.model.vacuumed.push({ key, rsn: Number(k.rsn), atMs: this.world.nowMs });
+      this.log(`vacuumed ${key}@${Number(k.rsn)} on node ${pnn}`);
+    });
+  }
+}
