@@ -4,16 +4,15 @@
 // node's dbd (node ROUTER, for the leader's controls), and runs the core.
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { createLogger, FaultSwitch, faultsPath, InvariantError, serveMetrics, type Logger } from '@ctdbng/common';
+import { createLogger, FaultSwitch, faultsPath, hostClock, InvariantError, serveMetrics, Timers, type Logger } from '@ctdbng/common';
 import type { RecoverdIo, TimerId } from '../core/io.js';
 import { RecoverdCore } from '../core/recoverd-core.js';
 import { loadConfig, recoverdLogLocation } from './config.js';
 import { DbdEvents } from './dbd-events.js';
-import { DealerRpc, NodeRpc } from './dbd-rpc.js';
+import { dbdRequests, DealerRpc, NodeRpc } from './dbd-rpc.js';
 import { HelperLock } from './lock-process.js';
 import { recoverdMetrics } from './metrics.js';
 import { PeerLinks } from './peer-links.js';
-import { Timers } from '@ctdbng/common';
 import { VoteFile } from './vote-file.js';
 
 function fatal(log: Logger, err: unknown): never {
@@ -40,21 +39,18 @@ async function main(): Promise<void> {
   const timers = new Timers<TimerId>((id) => guarded(() => core?.onTimer(id)));
   const io: RecoverdIo = {
     send: (to, msg) => peers.send(to, msg),
-    rpc: nodes,
-    own,
+    request: dbdRequests(nodes, own, (id, result) => guarded(() => core?.onReply(id, result))),
     votes: new VoteFile(join(cfg.runDir, 'recoverd.state')),
     lock,
     metrics: sink,
     setTimer: (id, ms) => timers.set(id, ms),
     cancelTimer: (id) => timers.cancel(id),
-    nowMs: () => performance.now(),
-    random: () => randomInt(0, 2 ** 32) / 2 ** 32,
-    delay: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    fatal: (err) => fatal(log, err),
+    clock: { nowMs: () => performance.now(), nowNs: () => hostClock.nowNs() },
+    random: { next: () => randomInt(0, 2 ** 32) / 2 ** 32 },
   };
   core = new RecoverdCore({ pnn: cfg.pnn, nodes: cfg.nodes, tunables: cfg.tunables, log }, io);
 
-  /** Runs a core handler; a broken invariant ends the daemon (the supervisor restarts it). */
+  /** Runs a core handler; a broken invariant (or any throw) ends the daemon (the supervisor restarts it). */
   function guarded(fn: () => void): void {
     try {
       fn();
