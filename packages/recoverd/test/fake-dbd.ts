@@ -276,6 +276,8 @@ export class DirectDbds {
   pullsPerNodeAndDbMax = 0;
   /** The most dbs with a PullDb or PushDb* in flight at once. */
   dbsInFlightMax = 0;
+  /** The most PushDb* of one push in flight to one node at once. */
+  pushesPerNodeMax = 0;
 
   constructor(readonly dbds: ReadonlyMap<number, FakeDbd>, readonly down: Set<number> = new Set()) {}
 
@@ -311,6 +313,7 @@ export class DirectDbds {
 
   private measure(): void {
     const pulls = new Map<string, number>();
+    const pushes = new Map<string, number>();
     const dbs = new Set<string>();
     for (const q of this.queue) {
       const e = q.env;
@@ -319,9 +322,14 @@ export class DirectDbds {
         pulls.set(k, (pulls.get(k) ?? 0) + 1);
         dbs.add(String(e.pullDb.dbId));
       }
-      if (e?.pushDbStart || e?.pushDbBatch || e?.pushDbCommit) dbs.add(`push ${Number(e.pushDbStart?.pushId ?? e.pushDbBatch?.pushId ?? e.pushDbCommit?.pushId) & 0xffff}`);
+      if (e?.pushDbStart || e?.pushDbBatch || e?.pushDbCommit) {
+        const index = Number(e.pushDbStart?.pushId ?? e.pushDbBatch?.pushId ?? e.pushDbCommit?.pushId) % 0x10000;
+        dbs.add(`push ${index}`);
+        pushes.set(`${q.to}/${index}`, (pushes.get(`${q.to}/${index}`) ?? 0) + 1);
+      }
     }
     this.pullsPerNodeAndDbMax = Math.max(this.pullsPerNodeAndDbMax, ...pulls.values());
+    this.pushesPerNodeMax = Math.max(this.pushesPerNodeMax, ...pushes.values());
     this.dbsInFlightMax = Math.max(this.dbsInFlightMax, dbs.size);
   }
 }

@@ -79,6 +79,8 @@ export class SimCluster {
   readonly tunables: TunableValues;
   /** term → the one node that led it. */
   readonly leadersByTerm = new Map<number, number>();
+  /** One line per event handled by a core: the same seed gives the same trace. */
+  readonly trace: string[] = [];
   private readonly blocked = new Set<string>();
   private readonly prng: Prng;
   private readonly nodesFile;
@@ -116,7 +118,9 @@ export class SimCluster {
     // The answer goes to this core only, and only while it runs: a killed recoverd has no
     // requests in flight, and a restarted one never sees the answers of its predecessor.
     const deliver = (id: RequestId, r: ReplyResult): void => {
-      if (n.up && n.core === core) core.onReply(id, r);
+      if (!n.up || n.core !== core) return;
+      this.trace.push(`${t.now} ${n.pnn} reply ${id} ${r.ok ? String(r.env.body) : r.reason}`);
+      core.onReply(id, r);
     };
     const request = (to: DbdTarget, body: EnvelopeInit, timeoutMs: number): RequestId => {
       const id = ids.take();
@@ -137,7 +141,9 @@ export class SimCluster {
         t.at(1 + Math.floor(this.prng.next() * 5), () => {
           const dst = this.nodes[to];
           const dec = decodeEnvelope(frame);
-          if (dst?.up && dec.ok) dst.core.onPeerMessage(dec.envelope);
+          if (!dst?.up || !dec.ok) return;
+          this.trace.push(`${t.now} ${to} message ${String(dec.envelope.body)} from ${n.pnn}`);
+          dst.core.onPeerMessage(dec.envelope);
         });
       },
       request,
@@ -148,7 +154,9 @@ export class SimCluster {
         n.timers.get(id)?.();
         n.timers.set(id, t.at(ms, () => {
           n.timers.delete(id);
-          if (n.up && n.core === core) core.onTimer(id);
+          if (!n.up || n.core !== core) return;
+          this.trace.push(`${t.now} ${n.pnn} timer ${id}`);
+          core.onTimer(id);
         }));
       },
       cancelTimer: (id: TimerId) => {
