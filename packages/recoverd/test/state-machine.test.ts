@@ -195,6 +195,24 @@ describe('the own dbd', () => {
   });
 });
 
+describe('the contract', () => {
+  it('an answer delivered inside its own request is a broken invariant (it must come on a later turn)', () => {
+    let core: RecoverdCore | undefined;
+    const io: RecoverdIo = {
+      send: () => undefined,
+      request: () => {
+        core!.onReply(1, { ok: false, reason: 'too soon' });
+        return 1;
+      },
+      votes: new MemVotes(), lock: undefined, metrics: nullMetrics, setTimer: () => undefined, cancelTimer: () => undefined,
+      clock: { nowMs: () => 0, nowNs: () => 0 }, random: { next: () => 0.5 },
+    };
+    core = new RecoverdCore({ pnn: 0, nodes: parseNodesFile('10.0.0.1\n10.0.0.2\n10.0.0.3'), tunables: defaultTunables(), log: silentLogger() }, io);
+    core.start();
+    expect(() => core!.onTimer('heartbeat')).toThrow(/inside its request/);
+  });
+});
+
 describe('determinism', () => {
   it('the same seed and the same events give the same trace', () => {
     const traces = [1, 2].map(() => {

@@ -7,11 +7,11 @@
 // polls its own dbd's NodeState (PUB events may be lost), re-evaluates the majority, and
 // reconciles the dbd with what recoverd knows (SetActive, SetLeader).
 import type { Logger, NodesFile, ReplyResult, RequestId, TunableValues } from '@ctdbng/common';
-import { InvariantError } from '@ctdbng/common';
+import { assert, InvariantError } from '@ctdbng/common';
 import type { BodyOf, EnvelopeInit, Envelope } from '@ctdbng/protocol';
 import { readAnswer } from './control.js';
 import { Election } from './election.js';
-import type { NodeState, RecoverdIo, TimerId } from './io.js';
+import type { DbdTarget, NodeState, RecoverdIo, TimerId } from './io.js';
 import { LeaderLoop } from './leader.js';
 import { Membership } from './membership.js';
 
@@ -38,6 +38,8 @@ export class RecoverdCore {
   private readonly ownBusy = new Set<OwnRequest>();
   private leaderLinkDownSinceMs: number | undefined;
   private readonly pnns: number[];
+  /** Inside io.request: an answer must not come now (core-io contract: never inside the request). */
+  private requesting = false;
 
   constructor(private readonly cfg: RecoverdConfig, private readonly io: RecoverdIo) {
     this.pnns = cfg.nodes.nodes.filter((n) => !n.deleted).map((n) => n.pnn);
@@ -54,7 +56,7 @@ export class RecoverdCore {
     });
     this.leader = new LeaderLoop({
       pnn: cfg.pnn, pnns: this.pnns, log: cfg.log, tunables: t, metrics: io.metrics, nowMs,
-      request: (pnn, body, timeoutMs) => io.request(pnn, body, timeoutMs),
+      request: (pnn, body, timeoutMs) => this.request(pnn, body, timeoutMs),
       setTimer: (id, ms) => io.setTimer(id, ms),
       leadingTerm: () => (this.election.isLeader ? this.election.term : undefined),
       selfCheck: () => this.standCheck(),
@@ -100,6 +102,7 @@ export class RecoverdCore {
 
   /** The answer to a control this core sent (io.request): to its own dbd or, as leader, to a node's. */
   onReply(id: RequestId, result: ReplyResult): void {
+    assert(!this.requesting, 'an answer delivered inside its request');
     if (this.stopped) return;
     const own = this.ownPending.get(id);
     if (own === undefined) {
@@ -177,7 +180,16 @@ export class RecoverdCore {
   private requestOwn(kind: OwnRequest, body: EnvelopeInit): void {
     if (this.ownBusy.has(kind)) return;
     this.ownBusy.add(kind);
-    this.ownPending.set(this.io.request('own', body, this.cfg.tunables.leaderTimeoutMs), kind);
+    this.ownPending.set(this.request('own', body, this.cfg.tunables.leaderTimeoutMs), kind);
+  }
+
+  private request(to: DbdTarget, body: EnvelopeInit, timeoutMs: number): RequestId {
+    this.requesting = true;
+    try {
+      return this.io.request(to, body, timeoutMs);
+    } finally {
+      this.requesting = false;
+    }
   }
 
   private pollOwn(): void {
