@@ -6,10 +6,15 @@
 // is synchronous, so it is whole), close, exit 0.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { baseFromEnv, createLogger, FaultSwitch, faultsPath, InvariantError, loadNodeConfig, serveMetrics, setTunable, type NodeConfig, type TunableValues } from '@ctdbng/common';
+import {
+  baseFromEnv, createLogger, FaultSwitch, faultsPath, InvariantError, loadNodeConfig, serveMetrics, setTunable, Timers,
+  type CoreClock, type NodeConfig, type TunableValues,
+} from '@ctdbng/common';
 import { ErrorCode, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
+import type { TunableSetting, VacuumIo, VacuumTimerId } from '../core/dbd-port.js';
+import { VacuumNowError } from '../core/pass-scheduler.js';
 import { StateFile } from '../core/state-file.js';
-import { VacuumCore, VacuumNowError } from '../core/vacuum-core.js';
+import { VacuumCore } from '../core/vacuum-core.js';
 import type { VacuumSettings } from '../core/vacuum-pass.js';
 import { ControlSocket } from './control-socket.js';
 import { DbdAdapter } from './dbd-adapter.js';
@@ -22,11 +27,19 @@ const feedGrewDebounceMs = 25;
 /** How long SIGTERM waits for the running batch before exiting anyway. */
 const stopWaitMsMax = 5_000;
 
+/**
+ * Wall-clock time for the core: the state file keeps next tries and first sightings across
+ * restarts (and reboots), which a monotonic clock would not carry over.
+ */
+const wallClock: CoreClock = { nowMs: () => Date.now(), nowNs: () => Date.now() * 1_000_000 };
+
 function settingsFrom(cfg: NodeConfig, t: TunableValues): VacuumSettings {
   return {
     pnn: cfg.pnn,
     batchSizeCount: t.vacuumBatchSizeCount,
     fullScanIntervalMs: t.vacuumFullScanIntervalSeconds * 1000,
+    intervalMs: t.vacuumIntervalSeconds * 1000,
+    requestTimeoutMs: t.controlTimeoutMs,
     retryDelayMsMin: t.vacuumRetryMinMs,
     retryDelayMsMax: Math.max(t.vacuumRetryMinMs, t.vacuumRetryMaxMs),
   };
@@ -50,74 +63,82 @@ async function main(): Promise<void> {
   mkdirSync(join(cfg.base, 'db'), { recursive: true });
   mkdirSync(cfg.runDir, { recursive: true });
   const state = new StateFile(join(cfg.base, 'db', 'vacuumd.sqlite'));
-  const conn = new DbdConnection(cfg.clientSocket, () => tunables.controlTimeoutMs, log);
+  const conn = new DbdConnection(cfg.clientSocket, log);
   const faults = new FaultSwitch(faultsPath(cfg.runDir));
-  const dbd = new DbdAdapter(conn, async (point) => {
-    if (faults.get().pauseAfter !== point) return;
-    const version = faults.version();
-    log.warn({ point }, 'paused by the fault switch until run/faults.json changes');
-    while (faults.version() === version) await new Promise((r) => setTimeout(r, 50));
-  });
   const metrics = new VacuumMetrics();
   const fatal = (err: InvariantError): void => {
     log.fatal({ err }, 'invariant broken');
     log.flush();
     process.exit(70);
   };
-  const core = new VacuumCore({
-    dbd,
+  // Every event goes into the core through here: a broken invariant ends the daemon (the
+  // supervisor restarts it); any other throw is logged and the daemon goes on.
+  let core: VacuumCore | undefined;
+  const guard = (what: string, fn: (c: VacuumCore) => void): void => {
+    if (core === undefined) return;
+    try {
+      fn(core);
+    } catch (err) {
+      if (err instanceof InvariantError) return fatal(err);
+      log.error({ err, event: what }, 'vacuumd core failed');
+    }
+  };
+  const timers = new Timers<VacuumTimerId>((id) => guard('timer', (c) => c.onTimer(id)));
+  const dbd = new DbdAdapter(conn, (id, r) => guard('reply', (c) => c.onReply(id, r)), async (point) => {
+    if (faults.get().pauseAfter !== point) return;
+    const version = faults.version();
+    log.warn({ point }, 'paused by the fault switch until run/faults.json changes');
+    while (faults.version() === version) await new Promise((r) => setTimeout(r, 50));
+  });
+  const io: VacuumIo = {
+    request: (body, timeoutMs) => dbd.request(body, timeoutMs),
+    setTimer: (id, delayMs) => timers.set(id, delayMs),
+    cancelTimer: (id) => timers.cancel(id),
+    clock: wallClock,
+  };
+  core = new VacuumCore({
+    io,
     state,
-    clock: { nowMs: () => Date.now(), sleepMs: (ms) => new Promise((r) => setTimeout(r, ms)) },
     log,
     settings: () => settingsFrom(cfg, tunables),
     onReport: (r) => metrics.onReport(r, Date.now()),
-    onFatal: fatal,
+    // After each interval tick: the gauges of every db, also when no pass ran.
+    onTick: () => {
+      for (const db of core?.volatileDbs() ?? []) {
+        const c = state.counts(db.dbId);
+        metrics.setGauges(db.name, c.pending, c.oldestFirstSeenMs, Date.now());
+      }
+    },
+    onTunables: (list) => applyTunables(list, tunables),
   });
-  const debounce = new Debouncer(feedGrewDebounceMs, (dbId) => core.wake(dbId));
+  const debounce = new Debouncer(feedGrewDebounceMs, (dbId) => guard('feedGrew', (c) => c.wake(dbId)));
   const events = new EventsSubscriber(cfg.eventsSocket, log, {
-    onFreeze: (frozen, generation) => core.onFreezeEvent(frozen, generation),
+    onFreeze: (frozen, generation) => guard('freeze', (c) => c.onFreezeEvent(frozen, generation)),
     onFeedGrew: (dbId) => debounce.request(dbId),
   });
-  const control = new ControlSocket(join(cfg.runDir, 'vacuumd.sock'), log, (env) => serveControl(core, env));
+  const control = new ControlSocket(join(cfg.runDir, 'vacuumd.sock'), log, (env) => serveControl(core!, env, fatal));
   await control.bind();
   const server = await serveMetrics(metrics.registry, cfg.nodeAddress, cfg.metricsPortBase + 1).catch((err: unknown) => {
     log.error({ err, port: cfg.metricsPortBase + 1 }, 'metrics endpoint not started');
     return undefined;
   });
 
-  // The interval tick: pick up setvar changes, refresh dbs and freeze state, pass every db; then a
-  // timer for the earliest retry, so backoffs shorter than VacuumInterval are honoured.
-  let tickTimer: NodeJS.Timeout | undefined;
-  let stopping = false;
-  const tick = async (): Promise<void> => {
-    await refreshTunables(conn, tunables);
-    await core.tick();
-    for (const db of core.volatileDbs()) {
-      const c = state.counts(db.dbId);
-      metrics.setGauges(db.name, c.pending, c.oldestFirstSeenMs, Date.now());
-    }
-    if (stopping) return;
-    const intervalMs = tunables.vacuumIntervalSeconds * 1000;
-    const due = core.nextDueMs();
-    const delayMs = due === undefined ? intervalMs : Math.min(intervalMs, Math.max(10, due - Date.now()));
-    tickTimer = setTimeout(() => void tick().catch(onTickError), delayMs);
-  };
-  const onTickError = (err: unknown): void => {
-    if (err instanceof InvariantError) fatal(err);
-    log.error({ err }, 'vacuum tick failed');
-    if (!stopping) tickTimer = setTimeout(() => void tick().catch(onTickError), tunables.vacuumIntervalSeconds * 1000);
-  };
-  void tick().catch(onTickError);
+  // The first tick now (pick up setvar changes, refresh dbs and freeze state, pass every db); the
+  // core then arms its tick timer for VacuumInterval, or the earliest retry when sooner.
+  guard('start', (c) => c.start());
   log.info({ socket: cfg.clientSocket, state: join(cfg.base, 'db', 'vacuumd.sqlite'), pending: state.totalPending() }, 'vacuumd started');
 
+  let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'vacuumd stopping');
-    clearTimeout(tickTimer);
     debounce.clear();
-    const waited = Promise.race([core.stop(), new Promise((r) => setTimeout(r, stopWaitMsMax))]);
+    // The running batch goes on (its replies and pace timer) until the core says it stopped.
+    const stopped = new Promise<void>((resolve) => guard('stop', (c) => c.stop(resolve)));
+    const waited = Promise.race([stopped, new Promise((r) => setTimeout(r, stopWaitMsMax))]);
     void waited.finally(() => {
+      timers.clear();
       control.close();
       events.close();
       conn.close();
@@ -132,29 +153,34 @@ async function main(): Promise<void> {
   await Promise.all([conn.run(), events.run(), control.run()]);
 }
 
-/** The control socket's one request. */
-async function serveControl(core: VacuumCore, env: Envelope): Promise<EnvelopeInit> {
-  if (env.body !== 'vacuumNow' || !env.vacuumNow) {
-    return { error: { code: ErrorCode.ERR_UNKNOWN_TYPE, message: `vacuumd serves only VacuumNow, not ${env.body ?? 'an empty body'}` } };
+/** The control socket's one request: answered when the core's VacuumNow reply comes. */
+function serveControl(core: VacuumCore, env: Envelope, fatal: (err: InvariantError) => void): Promise<EnvelopeInit> {
+  const now = env.vacuumNow;
+  if (env.body !== 'vacuumNow' || !now) {
+    return Promise.resolve({ error: { code: ErrorCode.ERR_UNKNOWN_TYPE, message: `vacuumd serves only VacuumNow, not ${env.body ?? 'an empty body'}` } });
   }
-  try {
-    const dbs = await core.vacuumNow(env.vacuumNow.dbName ?? '');
-    return { vacuumNowReply: { dbs } };
-  } catch (err) {
-    if (err instanceof VacuumNowError) return { error: { code: err.code, message: err.message } };
-    throw err;
-  }
+  return new Promise((resolve, reject) => {
+    try {
+      core.vacuumNow(now.dbName ?? '', (a) => {
+        if (a.ok) resolve({ vacuumNowReply: { dbs: a.dbs } });
+        else if (a.error instanceof VacuumNowError) resolve({ error: { code: a.error.code, message: a.error.message } });
+        else reject(a.error); // the control socket answers ERR_INTERNAL
+      });
+    } catch (err) {
+      if (err instanceof InvariantError) fatal(err);
+      reject(err);
+    }
+  });
 }
 
-/** Vacuum tunables may change at run time (setvar on dbd): read dbd's values each tick. */
-async function refreshTunables(conn: DbdConnection, into: TunableValues): Promise<void> {
+/** Vacuum tunables may change at run time (setvar on dbd): the core reads dbd's values each tick. */
+function applyTunables(list: readonly TunableSetting[], into: TunableValues): void {
   try {
-    const list = await conn.request({ listTunables: {} }, 'tunableList');
-    for (const t of list.tunables as { name: string; value: number }[]) {
+    for (const t of list) {
       if (t.name.startsWith('Vacuum') || t.name === 'ControlTimeout') setTunable(into, t.name, t.value);
     }
   } catch {
-    // dbd not answering or a value refused: keep the values we have; the next tick asks again.
+    // A value refused: keep the values we have; the next tick asks again.
   }
 }
 
