@@ -45,6 +45,8 @@ export class FakeDbd {
   members = [0, 1, 2];
   /** Request bodies dbd does not answer (the core sees no reply after the request's timeout). */
   silent = new Set<string>();
+  /** dbd's tunables (ListTunables). */
+  tunables: { name: string; value: number }[] = [];
   /** Request bodies dbd answers with this error code. */
   failing = new Map<string, ErrorCode>();
   private traverses = new Map<number, number>();
@@ -77,6 +79,7 @@ export class FakeDbd {
     switch (env.body) {
       case 'getDbMap': return { dbMap: { dbs: this.dbs } };
       case 'getNodeState': return { nodeState: this.getNodeState() };
+      case 'listTunables': return { tunableList: { tunables: this.tunables } };
       case 'deletedSince': {
         const b = bodyOf(env, 'deletedSince');
         const batch = this.deletedSince(b.dbId, Number(b.cursor), b.limit);

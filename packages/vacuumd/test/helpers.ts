@@ -47,6 +47,8 @@ export class VirtualIo implements VacuumIo {
   readonly deliveries: Delivery[] = [];
   /** Every request body, in order. */
   readonly requests: Envelope[] = [];
+  /** One line per request and per answer: `<ms> <id> <body>`; the same events give the same trace. */
+  readonly trace: string[] = [];
   /** Virtual ms dbd takes to answer. */
   replyDelayMs = 0;
   private idNext = 1;
@@ -58,6 +60,7 @@ export class VirtualIo implements VacuumIo {
     const dec = decodeEnvelope(encodeEnvelope({ ...body, requestId: id }));
     if (!dec.ok) throw dec.error;
     this.requests.push(dec.envelope);
+    this.trace.push(`${this.clock.t} ${id} ${dec.envelope.body ?? '?'}`);
     const reply = this.dbd.answer(dec.envelope);
     if (reply === undefined) {
       this.deliveries.push({ atMs: this.clock.t + timeoutMs, id, result: { ok: false, reason: `no reply in ${timeoutMs} ms` } });
@@ -133,9 +136,11 @@ export function rig(o: { settings?: Partial<VacuumSettings>; dbd?: FakeDbd; cloc
     clock.t = Math.max(clock.t, atMs);
     if (ev.kind === 'reply') {
       io.deliveries.splice(io.deliveries.indexOf(ev.d), 1);
+      io.trace.push(`${clock.t} ${ev.d.id} ${ev.d.result.ok ? ev.d.result.env.body ?? '?' : 'no reply'}`);
       core.onReply(ev.d.id, ev.d.result);
     } else {
       io.timers.delete(ev.id);
+      io.trace.push(`${clock.t} timer ${ev.id}`);
       core.onTimer(ev.id);
     }
     return true;

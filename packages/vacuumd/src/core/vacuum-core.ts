@@ -168,7 +168,13 @@ export class VacuumCore {
       if (err !== undefined) this.d.log.warn({ err: String(err) }, 'dbd not answering; vacuum waits');
       else if (!this.stopping) this.wakeAll();
       this.ticking = false;
-      this.d.onTick?.();
+      try {
+        this.d.onTick?.();
+      } catch (err) {
+        // The shell's gauges failed (the state file): the tick timer is armed all the same.
+        if (err instanceof InvariantError) throw err;
+        this.d.log.error({ err }, 'vacuum tick failed');
+      }
       this.armTick();
     });
   }

@@ -7,18 +7,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
-  baseFromEnv, createLogger, FaultSwitch, faultsPath, InvariantError, loadNodeConfig, serveMetrics, setTunable, Timers,
-  type CoreClock, type NodeConfig, type TunableValues,
+  baseFromEnv, createLogger, FaultSwitch, faultsPath, loadNodeConfig, serveMetrics, setTunable,
+  type InvariantError, type Logger, type NodeConfig, type TunableValues, type VacuumPausePoint,
 } from '@ctdbng/common';
-import { ErrorCode, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
-import type { TunableSetting, VacuumIo, VacuumTimerId } from '../core/dbd-port.js';
-import { VacuumNowError } from '../core/pass-scheduler.js';
+import type { TunableSetting } from '../core/dbd-port.js';
 import { StateFile } from '../core/state-file.js';
-import { VacuumCore } from '../core/vacuum-core.js';
 import type { VacuumSettings } from '../core/vacuum-pass.js';
 import { ControlSocket } from './control-socket.js';
-import { DbdAdapter } from './dbd-adapter.js';
 import { DbdConnection } from './dbd-connection.js';
+import { CoreDriver } from './driver.js';
 import { Debouncer, EventsSubscriber } from './events-sub.js';
 import { VacuumMetrics } from './metrics.js';
 
@@ -26,12 +23,6 @@ import { VacuumMetrics } from './metrics.js';
 const feedGrewDebounceMs = 25;
 /** How long SIGTERM waits for the running batch before exiting anyway. */
 const stopWaitMsMax = 5_000;
-
-/**
- * Wall-clock time for the core: the state file keeps next tries and first sightings across
- * restarts (and reboots), which a monotonic clock would not carry over.
- */
-const wallClock: CoreClock = { nowMs: () => Date.now(), nowNs: () => Date.now() * 1_000_000 };
 
 function settingsFrom(cfg: NodeConfig, t: TunableValues): VacuumSettings {
   return {
@@ -62,61 +53,40 @@ async function main(): Promise<void> {
   const tunables = { ...cfg.tunables };
   mkdirSync(join(cfg.base, 'db'), { recursive: true });
   mkdirSync(cfg.runDir, { recursive: true });
-  const state = new StateFile(join(cfg.base, 'db', 'vacuumd.sqlite'));
+  const statePath = join(cfg.base, 'db', 'vacuumd.sqlite');
+  const state = new StateFile(statePath);
   const conn = new DbdConnection(cfg.clientSocket, log);
-  const faults = new FaultSwitch(faultsPath(cfg.runDir));
   const metrics = new VacuumMetrics();
-  const fatal = (err: InvariantError): void => {
-    log.fatal({ err }, 'invariant broken');
-    log.flush();
-    process.exit(70);
-  };
-  // Every event goes into the core through here: a broken invariant ends the daemon (the
-  // supervisor restarts it); any other throw is logged and the daemon goes on.
-  let core: VacuumCore | undefined;
-  const guard = (what: string, fn: (c: VacuumCore) => void): void => {
-    if (core === undefined) return;
-    try {
-      fn(core);
-    } catch (err) {
-      if (err instanceof InvariantError) return fatal(err);
-      log.error({ err, event: what }, 'vacuumd core failed');
-    }
-  };
-  const timers = new Timers<VacuumTimerId>((id) => guard('timer', (c) => c.onTimer(id)));
-  const dbd = new DbdAdapter(conn, (id, r) => guard('reply', (c) => c.onReply(id, r)), async (point) => {
-    if (faults.get().pauseAfter !== point) return;
-    const version = faults.version();
-    log.warn({ point }, 'paused by the fault switch until run/faults.json changes');
-    while (faults.version() === version) await new Promise((r) => setTimeout(r, 50));
-  });
-  const io: VacuumIo = {
-    request: (body, timeoutMs) => dbd.request(body, timeoutMs),
-    setTimer: (id, delayMs) => timers.set(id, delayMs),
-    cancelTimer: (id) => timers.cancel(id),
-    clock: wallClock,
-  };
-  core = new VacuumCore({
-    io,
-    state,
+  const driver = new CoreDriver({
+    conn,
     log,
-    settings: () => settingsFrom(cfg, tunables),
-    onReport: (r) => metrics.onReport(r, Date.now()),
-    // After each interval tick: the gauges of every db, also when no pass ran.
-    onTick: () => {
-      for (const db of core?.volatileDbs() ?? []) {
-        const c = state.counts(db.dbId);
-        metrics.setGauges(db.name, c.pending, c.oldestFirstSeenMs, Date.now());
-      }
+    pauseAfter: faultPause(new FaultSwitch(faultsPath(cfg.runDir)), log),
+    fatal: (err: InvariantError): void => {
+      log.fatal({ err }, 'invariant broken');
+      log.flush();
+      process.exit(70);
     },
-    onTunables: (list) => applyTunables(list, tunables),
+    deps: {
+      state,
+      log,
+      settings: () => settingsFrom(cfg, tunables),
+      onReport: (r) => metrics.onReport(r, Date.now()),
+      // After each interval tick: the gauges of every db, also when no pass ran.
+      onTick: () => {
+        for (const db of driver.core.volatileDbs()) {
+          const c = state.counts(db.dbId);
+          metrics.setGauges(db.name, c.pending, c.oldestFirstSeenMs, Date.now());
+        }
+      },
+      onTunables: (list) => applyTunables(list, tunables),
+    },
   });
-  const debounce = new Debouncer(feedGrewDebounceMs, (dbId) => guard('feedGrew', (c) => c.wake(dbId)));
+  const debounce = new Debouncer(feedGrewDebounceMs, (dbId) => driver.guard('feedGrew', (c) => c.wake(dbId)));
   const events = new EventsSubscriber(cfg.eventsSocket, log, {
-    onFreeze: (frozen, generation) => guard('freeze', (c) => c.onFreezeEvent(frozen, generation)),
+    onFreeze: (frozen, generation) => driver.guard('freeze', (c) => c.onFreezeEvent(frozen, generation)),
     onFeedGrew: (dbId) => debounce.request(dbId),
   });
-  const control = new ControlSocket(join(cfg.runDir, 'vacuumd.sock'), log, (env) => serveControl(core!, env, fatal));
+  const control = new ControlSocket(join(cfg.runDir, 'vacuumd.sock'), log, (env) => driver.serveControl(env));
   await control.bind();
   const server = await serveMetrics(metrics.registry, cfg.nodeAddress, cfg.metricsPortBase + 1).catch((err: unknown) => {
     log.error({ err, port: cfg.metricsPortBase + 1 }, 'metrics endpoint not started');
@@ -125,8 +95,8 @@ async function main(): Promise<void> {
 
   // The first tick now (pick up setvar changes, refresh dbs and freeze state, pass every db); the
   // core then arms its tick timer for VacuumInterval, or the earliest retry when sooner.
-  guard('start', (c) => c.start());
-  log.info({ socket: cfg.clientSocket, state: join(cfg.base, 'db', 'vacuumd.sqlite'), pending: state.totalPending() }, 'vacuumd started');
+  driver.guard('start', (c) => c.start());
+  log.info({ socket: cfg.clientSocket, state: statePath, pending: state.totalPending() }, 'vacuumd started');
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -134,11 +104,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'vacuumd stopping');
     debounce.clear();
-    // The running batch goes on (its replies and pace timer) until the core says it stopped.
-    const stopped = new Promise<void>((resolve) => guard('stop', (c) => c.stop(resolve)));
-    const waited = Promise.race([stopped, new Promise((r) => setTimeout(r, stopWaitMsMax))]);
-    void waited.finally(() => {
-      timers.clear();
+    void driver.stop(stopWaitMsMax).finally(() => {
       control.close();
       events.close();
       conn.close();
@@ -153,24 +119,14 @@ async function main(): Promise<void> {
   await Promise.all([conn.run(), events.run(), control.run()]);
 }
 
-/** The control socket's one request: answered when the core's VacuumNow reply comes. */
-function serveControl(core: VacuumCore, env: Envelope, fatal: (err: InvariantError) => void): Promise<EnvelopeInit> {
-  const now = env.vacuumNow;
-  if (env.body !== 'vacuumNow' || !now) {
-    return Promise.resolve({ error: { code: ErrorCode.ERR_UNKNOWN_TYPE, message: `vacuumd serves only VacuumNow, not ${env.body ?? 'an empty body'}` } });
-  }
-  return new Promise((resolve, reject) => {
-    try {
-      core.vacuumNow(now.dbName ?? '', (a) => {
-        if (a.ok) resolve({ vacuumNowReply: { dbs: a.dbs } });
-        else if (a.error instanceof VacuumNowError) resolve({ error: { code: a.error.code, message: a.error.message } });
-        else reject(a.error); // the control socket answers ERR_INTERNAL
-      });
-    } catch (err) {
-      if (err instanceof InvariantError) fatal(err);
-      reject(err);
-    }
-  });
+/** run/faults.json "pauseAfter": after that remote phase, wait until the file changes. */
+function faultPause(faults: FaultSwitch, log: Logger): (point: VacuumPausePoint) => Promise<void> {
+  return async (point) => {
+    if (faults.get().pauseAfter !== point) return;
+    const version = faults.version();
+    log.warn({ point }, 'paused by the fault switch until run/faults.json changes');
+    while (faults.version() === version) await new Promise((r) => setTimeout(r, 50));
+  };
 }
 
 /** Vacuum tunables may change at run time (setvar on dbd): the core reads dbd's values each tick. */
