@@ -10,7 +10,7 @@ import {
   baseFromEnv, createLogger, FaultSwitch, faultsPath, loadNodeConfig, serveMetrics, setTunable,
   type InvariantError, type Logger, type NodeConfig, type TunableValues, type VacuumPausePoint,
 } from '@ctdbng/common';
-import type { TunableSetting } from '../core/dbd-port.js';
+import type { TunableSetting, VolatileDb } from '../core/dbd-port.js';
 import { StateFile } from '../core/state-file.js';
 import type { VacuumSettings } from '../core/vacuum-pass.js';
 import { ControlSocket } from './control-socket.js';
@@ -61,23 +61,14 @@ async function main(): Promise<void> {
     conn,
     log,
     pauseAfter: faultPause(new FaultSwitch(faultsPath(cfg.runDir)), log),
-    fatal: (err: InvariantError): void => {
-      log.fatal({ err }, 'invariant broken');
-      log.flush();
-      process.exit(70);
-    },
+    fatal: (err) => fatalExit(log, err),
     deps: {
       state,
       log,
       settings: () => settingsFrom(cfg, tunables),
       onReport: (r) => metrics.onReport(r, Date.now()),
       // After each interval tick: the gauges of every db, also when no pass ran.
-      onTick: () => {
-        for (const db of driver.core.volatileDbs()) {
-          const c = state.counts(db.dbId);
-          metrics.setGauges(db.name, c.pending, c.oldestFirstSeenMs, Date.now());
-        }
-      },
+      onTick: () => setGauges(metrics, state, driver.core.volatileDbs()),
       onTunables: (list) => applyTunables(list, tunables),
     },
   });
@@ -117,6 +108,19 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   await Promise.all([conn.run(), events.run(), control.run()]);
+}
+
+function fatalExit(log: Logger, err: InvariantError): void {
+  log.fatal({ err }, 'invariant broken');
+  log.flush();
+  process.exit(70);
+}
+
+function setGauges(metrics: VacuumMetrics, state: StateFile, dbs: readonly VolatileDb[]): void {
+  for (const db of dbs) {
+    const c = state.counts(db.dbId);
+    metrics.setGauges(db.name, c.pending, c.oldestFirstSeenMs, Date.now());
+  }
 }
 
 /** run/faults.json "pauseAfter": after that remote phase, wait until the file changes. */
