@@ -160,6 +160,20 @@ describe('one pass at a time', () => {
     expect(reports[0]!.counts.purged).toBe(3);
   });
 
+  it('the running pass says where it is: its step, its batch\'s step, the request it waits for', () => {
+    const { dbd, core, io, runFor } = rig({ settings: { batchSizeCount: 2 } });
+    for (const key of ['a', 'b', 'c']) dbd.delete(key);
+    io.replyDelayMs = 5;
+    core.wake(db);
+    while (dbd.callsOf('remote').length === 0) runFor(1);
+    const store = io.requests.at(-1)!;
+    expect(store.body).toBe('vacuumRemote');
+    expect(core.passState()).toEqual({ db: 'v.db', step: 'batch', batch: { items: 2, step: 'store' }, waitingFor: [store.requestId] });
+    while (core.passState()?.step !== 'pace') runFor(1);
+    expect(core.passState()).toEqual({ db: 'v.db', step: 'pace', batch: undefined, waitingFor: [] });
+    expect(io.timers.has('pace')).toBe(true);
+  });
+
   it('stop lets the running batch finish, then calls back; nothing starts after it', () => {
     const { dbd, core, io, state, runFor, settle, vacuumNowAnswer } = rig({ settings: { batchSizeCount: 1 } });
     core.start();

@@ -24,7 +24,9 @@ export type VacuumTimerId = 'tick' | 'pace' | 'space';
 export interface VacuumIo extends CoreTimers<VacuumTimerId> {
   /**
    * Sends one request to this node's dbd; the answer comes back through the core's
-   * onReply(id, result), never inside this call. No reply within timeoutMs: `{ ok: false }`.
+   * onReply(id, result), never inside this call, and exactly once: the reply, or `{ ok: false }`
+   * when none came within timeoutMs (a pass waits for it: a request never answered stalls it).
+   * Ids are unique for the life of the core.
    */
   request(body: RequestBody, timeoutMs: number): RequestId;
   /**

@@ -9,7 +9,7 @@ import type { VacuumIo, VacuumTimerId, VolatileDb } from './dbd-port.js';
 import { DbdRequests, type RequestTable } from './dbd-requests.js';
 import type { FreezeGate } from './pause-on-freeze.js';
 import type { StateFile } from './state-file.js';
-import { VacuumPass, type PassReport, type VacuumSettings } from './vacuum-pass.js';
+import { VacuumPass, type PassReport, type PassState, type VacuumSettings } from './vacuum-pass.js';
 
 /** A VacuumNow that cannot run: answered with an Error reply of this code. */
 export class VacuumNowError extends Error {
@@ -104,9 +104,9 @@ export class PassScheduler {
     return this.running !== undefined || this.queue.length > 0 || this.background !== 'idle';
   }
 
-  /** Where the running pass is (traces, tests). */
-  runningStep(): { db: string; step: string } | undefined {
-    return this.running === undefined ? undefined : { db: this.running.pass.db.name, step: this.running.pass.step };
+  /** Where the running pass is (traces, tests); undefined when none runs. */
+  passState(): PassState | undefined {
+    return this.running?.pass.state();
   }
 
   /** The next woken db into the queue (after a GetDbMap when it is not known yet). */
@@ -182,7 +182,13 @@ export class PassScheduler {
     if (c.seen > 0 || (r.scan?.added ?? 0) > 0) {
       this.d.log.info({ db: r.db.name, ...c, pending: r.pending, paused: r.paused, feed: r.feed?.entries, scanAdded: r.scan?.added, ms: this.d.io.clock.nowMs() - run.startMs }, 'vacuum pass');
     }
-    this.d.onReport?.(r);
+    try {
+      this.d.onReport?.(r);
+    } catch (err) {
+      // The shell's metrics failed: the pass is done all the same, and so is its job.
+      if (err instanceof InvariantError) throw err;
+      this.d.log.error({ err }, 'vacuum pass report failed');
+    }
     const job = run.job;
     if (job.kind === 'background') {
       this.background = 'idle';

@@ -10,7 +10,7 @@ import { DbdRequests, RequestTable } from './dbd-requests.js';
 import { FreezeGate } from './pause-on-freeze.js';
 import { PassScheduler, refused, type PassJob, type VacuumNowAnswer } from './pass-scheduler.js';
 import type { StateFile } from './state-file.js';
-import type { PassReport, VacuumSettings } from './vacuum-pass.js';
+import type { PassReport, PassState, VacuumSettings } from './vacuum-pass.js';
 
 /** VacuumNow requests waiting at most (each an operator's `ctdbng vacuum`); past it: ERR_BUSY. */
 export const vacuumNowWaitingMax = 1_000;
@@ -128,6 +128,11 @@ export class VacuumCore {
   /** The requests in flight and what each asked (traces, tests). */
   inFlight(): { id: RequestId; what: string }[] {
     return this.requests.inFlight();
+  }
+
+  /** The running pass: its db, step, batch and the requests it waits for (traces, tests). */
+  passState(): PassState | undefined {
+    return this.passes.passState();
   }
 
   /** Whether a pass runs or waits to (tests, the simulation's quiescence). */

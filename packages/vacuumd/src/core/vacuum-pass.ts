@@ -4,7 +4,7 @@
 // state file in one transaction per batch; the sum is asserted at the end of the pass.
 // A pass is a state machine: `step` says where it is, its DbdRequests the request it waits for,
 // and the `pace` / `space` timers its pauses; `done` gets the report.
-import type { CoreClock, CoreTimers, Logger } from '@ctdbng/common';
+import type { CoreClock, CoreTimers, Logger, RequestId } from '@ctdbng/common';
 import { assert } from '@ctdbng/common';
 import type { DbdReply, VacuumTimerId, VolatileDb } from './dbd-port.js';
 import type { DbdRequests } from './dbd-requests.js';
@@ -16,7 +16,7 @@ import type { FreezeGate } from './pause-on-freeze.js';
 import { rescheduleAfterFailure, type RetryPolicy } from './retry-backoff.js';
 import { SpaceReclaim, spaceDefault, spaceWanted, type SpacePolicy, type SpaceResult } from './space.js';
 import type { PendingItem, StateFile } from './state-file.js';
-import { BatchRunner, type BatchResult, type ItemOutcome } from './vacuum-item.js';
+import { BatchRunner, type BatchResult, type BatchStep, type ItemOutcome } from './vacuum-item.js';
 
 export interface VacuumSettings extends RetryPolicy {
   pnn: number;
@@ -66,6 +66,14 @@ export interface PassDeps {
 /** Where a pass is: waiting for a feed page, a scan batch, a batch step, the pace timer, space. */
 export type PassStep = 'idle' | 'feed' | 'scan' | 'batch' | 'pace' | 'space' | 'done';
 
+/** A pass's state, for traces: its step, the batch's (items, step) and the requests it waits for. */
+export interface PassState {
+  db: string;
+  step: PassStep;
+  batch: { items: number; step: BatchStep } | undefined;
+  waitingFor: RequestId[];
+}
+
 const noKey = Buffer.alloc(0);
 
 export class VacuumPass {
@@ -81,6 +89,8 @@ export class VacuumPass {
   /** The last key of the last batch: the next batch starts after it. */
   private after: Buffer = noKey;
   private batchStartMs = 0;
+  /** The batch in flight (step 'batch'). */
+  private batch: { items: number; runner: BatchRunner } | undefined;
   /** The batch that finished, waiting for the pace timer before its outcomes are written. */
   private finished: { items: readonly PendingItem[]; result: BatchResult } | undefined;
 
@@ -103,6 +113,11 @@ export class VacuumPass {
   onTimer(id: VacuumTimerId): void {
     if (id === 'pace' && this.step === 'pace') return this.afterPause();
     if (id === 'space' && this.step === 'space') this.spaceRun?.onTimer();
+  }
+
+  state(): PassState {
+    const b = this.batch;
+    return { db: this.db.name, step: this.step, batch: b === undefined ? undefined : { items: b.items, step: b.runner.step }, waitingFor: this.d.req.waitingFor() };
   }
 
   /** The pass failed (a throw): stop waiting for its requests and timers. */
@@ -135,12 +150,15 @@ export class VacuumPass {
     this.after = batch[batch.length - 1]!.key;
     this.step = 'batch';
     this.batchStartMs = this.d.clock.nowMs();
-    new BatchRunner(this.d.req, this.db.dbId, this.d.log, (result) => {
+    const runner = new BatchRunner(this.d.req, this.db.dbId, this.d.log, (result) => {
       // Pacing (§4.7): wait as long as the batch kept dbd busy, then write its outcomes.
+      this.batch = undefined;
       this.finished = { items: batch, result };
       this.step = 'pace';
       this.d.timers.setTimer('pace', pauseAfterBatchMs(this.s.pacing ?? pacingDefault, this.d.clock.nowMs() - this.batchStartMs));
-    }).run(batch);
+    });
+    this.batch = { items: batch.length, runner };
+    runner.run(batch);
   }
 
   private afterPause(): void {
