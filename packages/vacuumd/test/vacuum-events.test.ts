@@ -220,6 +220,17 @@ describe('failures inside the core', () => {
     expect(() => core.vacuumNow('v.db', () => undefined)).toThrow(InvariantError);
   });
 
+  it('an answer delivered inside its own request is a broken invariant (the io must answer later)', () => {
+    const { core, io } = rig();
+    const request = io.request.bind(io);
+    io.request = (body, timeoutMs) => {
+      const id = request(body, timeoutMs);
+      core.onReply(id, { ok: false, reason: 'too soon' });
+      return id;
+    };
+    expect(() => core.vacuumNow('v.db', () => undefined)).toThrow(InvariantError);
+  });
+
   it('a TraverseNext that fails cancels the traverse; the pass goes on with what it found', () => {
     const { dbd, vacuumNow } = rig();
     dbd.local = ['t1', 't2', 't3', 't4', 't5'].map((x) => ({ key: k(x), rsn: 3, dmaster: 0, dataBytes: 0 }));

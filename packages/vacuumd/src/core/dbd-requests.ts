@@ -38,12 +38,20 @@ export const requestsInFlightMax = 10_000;
 /** Every request of one core in flight, and what waits for each answer. */
 export class RequestTable {
   private readonly waiting = new Map<RequestId, Waiter>();
+  /** Inside io.request: an answer must not come now (core-io contract: never inside the request). */
+  private requesting = false;
 
   constructor(private readonly io: VacuumIo, private readonly timeoutMs: () => number) {}
 
   send(body: RequestBody, deliver: (r: ReplyResult) => void): RequestId {
     assert(this.waiting.size < requestsInFlightMax, 'vacuumd requests to dbd in flight past their bound');
-    const id = this.io.request(body, this.timeoutMs());
+    let id: RequestId;
+    this.requesting = true;
+    try {
+      id = this.io.request(body, this.timeoutMs());
+    } finally {
+      this.requesting = false;
+    }
     assert(!this.waiting.has(id), 'a request id given twice');
     this.waiting.set(id, { what: Object.keys(body)[0] ?? '?', deliver });
     return id;
@@ -51,6 +59,7 @@ export class RequestTable {
 
   /** Delivers an answer to what waits for it; false when nothing does (late, duplicate, abandoned). */
   onReply(id: RequestId, r: ReplyResult): boolean {
+    assert(!this.requesting, 'an answer delivered inside its request');
     const w = this.waiting.get(id);
     if (w === undefined) return false;
     this.waiting.delete(id);
