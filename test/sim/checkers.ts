@@ -73,7 +73,10 @@ export function dmasterNewest(nodes: readonly NodeView[]): string[] {
       if (owner === undefined) continue;
       for (const h of held) {
         if (h === owner || h.c.rsn < owner.c.rsn) continue;
-        if (h.c.rsn === owner.c.rsn && h.c.data === '' && owner.c.data === '') continue; // identical tombstones (§4.3a)
+        // The tombstone copies vacuuming placed (§4.3a) carry the dmaster's rsn and name it; the
+        // dmaster may have stored again since (a store keeps the rsn), and recovery's tie rule
+        // prefers the copy that names its own holder, so that is no hole.
+        if (h.c.rsn === owner.c.rsn && h.c.data === '' && h.c.dmaster === owner.pnn) continue;
         out.push(`${key}: node ${h.pnn}'s copy (rsn ${h.c.rsn}) is not older than dmaster ${owner.pnn}'s (rsn ${owner.c.rsn})`);
       }
     }

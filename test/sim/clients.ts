@@ -2,7 +2,9 @@
 // fetch_lock, then store (or delete) with unlock — through dbd's client socket, or through shared
 // access over the node's db file, falling back to dbd exactly as the client library does. Every
 // outcome goes into the model: acknowledged, failed, or unknown when no answer came in time.
-import type { Envelope, EnvelopeInit } from '@ctdbng/protocol';
+import { ctdbng, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
+
+const ErrorCode = ctdbng.v1.ErrorCode;
 import type { SharedAccessDb } from '@ctdbng/store';
 import type { Model, OpOutcome } from './model.js';
 import type { Prng } from './prng.js';
@@ -17,6 +19,8 @@ export interface ClientPort {
   shared(clientId: string): { db: SharedAccessDb; incarnation: number } | undefined;
   incarnation(): number;
   after(ms: number, run: () => void): void;
+  /** A line in the schedule's trace. */
+  log(line: string): void;
   dbId: number;
 }
 
@@ -39,7 +43,8 @@ export class SimClient {
     const del = this.rng.chance(0.25);
     const value = del ? '' : `${this.id}#${++this.opSeq}`;
     const op = { key, value, startMs: this.port.nowMs(), pnn: this.port.pnn, incarnation: this.port.incarnation() };
-    const finish = (outcome: OpOutcome): void => {
+    const finish = (outcome: OpOutcome, why = ''): void => {
+      if (outcome !== 'acked') this.port.log(`${this.id} ${del ? 'delete' : 'store'} ${key} ${outcome}${why === '' ? '' : `: ${why}`}`);
       this.model.record({ ...op, outcome, doneMs: this.port.nowMs() });
       this.busy = false;
       done();
@@ -51,23 +56,23 @@ export class SimClient {
       if (lock.ok) {
         const w = sa.db.store(keyBytes, lock.token, Buffer.from(value), true);
         if (w.ok) return finish('acked');
-        if ('lockLost' in w) return finish('failed');
+        if ('lockLost' in w) return finish('failed', 'shared access: lock lost');
         return this.storeViaDbd(keyBytes, lock.token, value, finish);
       }
     }
     this.send({ fetchLock: { dbId: this.port.dbId, key: keyBytes } }, (env) => {
-      if (env.fetchLockReply === null || env.fetchLockReply === undefined) return finish('failed');
+      if (env.fetchLockReply === null || env.fetchLockReply === undefined) return finish('failed', `fetch_lock: ${errorOf(env)}`);
       this.storeViaDbd(keyBytes, Number(env.fetchLockReply.token), value, finish);
-    }, () => finish('failed'), (late) => {
+    }, () => finish('failed', 'fetch_lock timed out'), (late) => {
       // Granted after the client gave up: let the lock go, as a client library would on close.
       const token = late.fetchLockReply?.token;
       if (token !== undefined && token !== null) this.port.request(this.id, { unlock: { dbId: this.port.dbId, key: keyBytes, token } }, () => undefined);
     });
   }
 
-  private storeViaDbd(key: Buffer, token: number, value: string, finish: (o: OpOutcome) => void): void {
+  private storeViaDbd(key: Buffer, token: number, value: string, finish: (o: OpOutcome, why?: string) => void): void {
     const body = { store: { dbId: this.port.dbId, key, token, data: Buffer.from(value), delete: value === '', unlock: true } };
-    this.send(body, (env) => finish(env.ok !== null && env.ok !== undefined ? 'acked' : 'failed'), () => finish('unknown'));
+    this.send(body, (env) => (env.ok !== null && env.ok !== undefined ? finish('acked') : finish('failed', `store: ${errorOf(env)}`)), () => finish('unknown', 'store timed out'));
   }
 
   /** A request with a timeout: exactly one of onReply, onTimeout runs; a reply after the timeout goes to onLate. */
@@ -84,4 +89,8 @@ export class SimClient {
       onTimeout();
     });
   }
+}
+
+function errorOf(env: Envelope): string {
+  return env.error === null || env.error === undefined ? 'no error and no reply body' : `${ErrorCode[env.error.code ?? 0] ?? env.error.code} ${env.error.message ?? ''}`.trim();
 }

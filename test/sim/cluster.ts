@@ -34,6 +34,8 @@ export interface ClusterOptions {
   nodes: number;
   clientsPerNode: number;
   keys: number;
+  /** Trace every change of this key's copies (`npm run sim -- --seed S --watch k1`). */
+  watchKey?: string;
 }
 
 export class SimCluster {
@@ -50,6 +52,9 @@ export class SimCluster {
   /** term → the node that led it (invariant 4). */
   private readonly leaders = new Map<number, number>();
   private lastGeneration = 0;
+  /** key → the (pnn/incarnation) that were its dmaster since the model's last write of it. */
+  private readonly holders = new Map<string, Set<string>>();
+  private writesSeen = 0;
 
   constructor(readonly o: ClusterOptions) {
     this.rng = new Prng(o.seed);
@@ -73,6 +78,7 @@ export class SimCluster {
         shared: (clientId: string) => n.sharedFor(clientId, simDbId(), 10_000 + n.pnn * 100 + c, rng),
         incarnation: () => n.dbd?.ctx.incarnation ?? 0,
         after: (ms: number, run: () => void) => void this.world.at(ms, run),
+        log: (line: string) => this.log(line),
       };
       this.clients.push(new SimClient(id, port, c % 2 === 1, rng, this.model, keys));
     }
@@ -130,7 +136,16 @@ export class SimCluster {
     return done();
   }
 
+  /** What the checkers read, in one string: equal to the last step's, the checks are skipped. */
+  private lastChecked = '';
+
   check(): void {
+    let sig = `${this.model.version}`;
+    for (const n of this.nodes) sig += `|${n.dbdEpoch}:${n.changes()}:${n.serving() ? 1 : 0}:${n.settledIn() ?? ''}:${n.recoverd.isLeader() ? n.recoverd.term() : ''}`;
+    if (sig === this.lastChecked) return;
+    this.lastChecked = sig;
+    this.noteHolders();
+    if (this.o.watchKey !== undefined) this.watch(this.o.watchKey);
     const v = [
       ...twoWriters(this.nodes),
       ...resurrections(this.nodes, this.model),
@@ -141,18 +156,46 @@ export class SimCluster {
     for (const x of v) this.violations.push(`${this.world.nowMs.toFixed(3)} ${x}`);
   }
 
-  /** A newly installed generation that leaves a (pnn, incarnation) out of its members (model: §5.4). */
+  /**
+   * Who held each key since its last write (model, §5.4): the writer, then every node seen as its
+   * dmaster. A write is forgiven for being lost only when one of those was left out later.
+   */
+  private noteHolders(): void {
+    for (; this.writesSeen < this.model.writes.length; this.writesSeen++) {
+      const w = this.model.writes[this.writesSeen]!;
+      if (w.outcome !== 'failed') this.holders.set(w.key, new Set([`${w.pnn}/${w.incarnation}`]));
+    }
+    for (const n of this.nodes) {
+      const inc = n.dbd?.ctx.incarnation;
+      if (inc === undefined) continue;
+      for (const c of n.copies()) if (c.dmaster === n.pnn) this.holders.get(c.key)?.add(`${n.pnn}/${inc}`);
+    }
+  }
+
+  private watched = '';
+
+  private watch(key: string): void {
+    const line = this.nodes.map((n) => {
+      const c = n.copies().find((x) => x.key === key);
+      const ctx = n.dbd?.ctx;
+      const st = ctx === undefined ? 'down' : `g${ctx.vnn.generation % 2 ** 32}${n.serving() ? 's' : ''}${ctx.status.recoveryFreeze !== 0 ? 'f' : ''}`;
+      const db = ctx?.dbs.get(simDbId());
+      const lock = db?.file.sql.prepare<[Buffer], { holder: string }>('SELECT holder FROM locks WHERE key = ?').get(Buffer.from(key));
+      return `${n.pnn}[${st}]:${c === undefined ? '-' : `${c.rsn}/${c.dmaster}/${c.data === '' ? '∅' : c.data}`}${lock === undefined ? '' : ` L=${lock.holder}`}`;
+    }).join(' ');
+    if (line === this.watched) return;
+    this.watched = line;
+    this.log(`watch ${key}: ${line}`);
+  }
+
+  /** A newly installed generation whose members leave out a holder of a key (model: §5.4). */
   private noteGenerations(): void {
     for (const n of this.nodes) {
       const ctx = n.dbd?.ctx;
       if (ctx === undefined || ctx.vnn.generation <= this.lastGeneration || ctx.status.participants.size === 0) continue;
       this.lastGeneration = ctx.vnn.generation;
       const members = new Set(ctx.vnn.pnns.map((p) => `${p}/${ctx.status.participants.get(p) ?? -1}`));
-      const seen = new Set(this.model.writes.map((w) => `${w.pnn}/${w.incarnation}`));
-      for (const s of seen) if (!members.has(s)) {
-        const [pnn, inc] = s.split('/').map(Number);
-        this.model.leftOut.push({ pnn: pnn!, incarnation: inc!, atMs: this.world.nowMs });
-      }
+      for (const [key, held] of this.holders) if ([...held].some((h) => !members.has(h))) this.model.leftOut(key, this.world.nowMs);
       this.log(`generation ${ctx.vnn.generation} installed: vnnmap [${ctx.vnn.pnns.join(',')}]`);
     }
   }
@@ -161,13 +204,13 @@ export class SimCluster {
   private watchVacuum(pnn: number, req: EnvelopeInit, reply: Envelope): void {
     const r = req.vacuumRemote;
     const nodes = reply.vacuumRemoteReply?.nodes;
-    if (r === undefined || r === null || nodes === undefined || r.phase !== ctdbng.v1.VacuumPhase.VACUUM_PHASE_STORE_TOMBSTONE) return;
+    if (r === undefined || r === null || nodes === undefined || nodes === null || r.phase !== ctdbng.v1.VacuumPhase.VACUUM_PHASE_STORE_TOMBSTONE) return;
     const Result = ctdbng.v1.VacuumResult;
     (r.keys ?? []).forEach((k, i) => {
       const all = nodes.every((n) => n.refusedCode === 0 && [Result.VACUUM_RESULT_STORED, Result.VACUUM_RESULT_ABSENT].includes(n.results?.[i] ?? 0));
       if (!all) return;
       const key = Buffer.from(k.key ?? []).toString();
-      this.model.vacuumed.push({ key, rsn: Number(k.rsn), atMs: this.world.nowMs });
+      this.model.vacuumCompleted({ key, rsn: Number(k.rsn), atMs: this.world.nowMs });
       this.log(`vacuumed ${key}@${Number(k.rsn)} on node ${pnn}`);
     });
   }

@@ -27,14 +27,32 @@ export interface VacuumedDeletion {
 export class Model {
   readonly writes: WriteOp[] = [];
   readonly vacuumed: VacuumedDeletion[] = [];
+  /** Rises with every change of the model (the checkers' caches key on it). */
+  version = 0;
+  private readonly deadCache = new Map<string, { version: number; dead: Set<string> }>();
   /**
-   * (pnn, incarnation) that some generation left out after `atMs`: a write acknowledged there
-   * before that moment may be lost (DESIGN §5.4: its only holder was left out).
+   * Moments a generation left out a node that held a key ('*': any key): a write of that key
+   * acknowledged before may be lost (DESIGN §5.4: its only holder was left out).
    */
-  readonly leftOut: { pnn: number; incarnation: number; atMs: number }[] = [];
+  private readonly leftOutAt = new Map<string, number[]>();
+
+  /** A generation installed at `atMs` left out a node that held `key` ('*' for every key). */
+  leftOut(key: string, atMs: number): void {
+    const times = this.leftOutAt.get(key) ?? [];
+    times.push(atMs);
+    this.leftOutAt.set(key, times);
+    this.version++;
+  }
 
   record(op: WriteOp): void {
     this.writes.push(op);
+    this.version++;
+  }
+
+  /** StoreTombstone of `key` at `rsn` reached every member at `atMs`. */
+  vacuumCompleted(v: VacuumedDeletion): void {
+    this.vacuumed.push(v);
+    this.version++;
   }
 
   /**
@@ -43,7 +61,10 @@ export class Model {
    * acknowledged before that delete began wrote a dead value.
    */
   deadValues(key: string): Set<string> {
+    const cached = this.deadCache.get(key);
+    if (cached !== undefined && cached.version === this.version) return cached.dead;
     const dead = new Set<string>();
+    this.deadCache.set(key, { version: this.version, dead });
     for (const v of this.vacuumed) {
       if (v.key !== key) continue;
       const deletes = this.writes.filter((d) => d.key === key && d.value === '' && d.outcome !== 'failed' && d.startMs <= v.atMs).sort((a, b) => a.startMs - b.startMs);
@@ -55,27 +76,26 @@ export class Model {
   }
 
   private mayBeLost(w: WriteOp): boolean {
-    return this.leftOut.some((l) => l.pnn === w.pnn && l.incarnation === w.incarnation && l.atMs >= w.doneMs);
+    return [...(this.leftOutAt.get(w.key) ?? []), ...(this.leftOutAt.get('*') ?? [])].some((t) => t >= w.doneMs);
   }
 
   /**
-   * The values `key` may hold at the end (invariant 3): the last acknowledged write that may not
-   * have been lost, or any write after it that was not known to fail (unknown outcome, or
-   * acknowledged but possibly lost with its holder). '' stands for deleted or absent.
+   * The values `key` may hold at the end (invariant 3). Writes of a key are serialized by its
+   * lock, but an answer can overtake another's on the way back, so the order of the writes is
+   * known only where one began after another was acknowledged. A write is ruled out only when an
+   * acknowledged write that may not have been lost began after it ended; a write whose outcome
+   * was unknown may still land after the client gave up, so it is never ruled out. '' stands
+   * for deleted or absent, allowed too when every write may have been lost.
    */
   allowedFinal(key: string): Set<string> {
-    const ws = this.writes.filter((w) => w.key === key && w.outcome !== 'failed').sort((a, b) => a.doneMs - b.doneMs);
+    const ws = this.writes.filter((w) => w.key === key && w.outcome !== 'failed');
+    const certain = ws.filter((w) => w.outcome === 'acked' && !this.mayBeLost(w));
     const allowed = new Set<string>();
-    let i = ws.length - 1;
-    for (; i >= 0; i--) {
-      const w = ws[i]!;
-      allowed.add(w.value);
-      if (w.outcome === 'acked' && !this.mayBeLost(w)) break;
+    for (const w of ws) {
+      const endMs = w.outcome === 'unknown' ? Infinity : w.doneMs;
+      if (!certain.some((c) => c.startMs > endMs)) allowed.add(w.value);
     }
-    // Nothing certain: the key may be absent (never written, or every write may be lost).
-    if (i < 0) allowed.add('');
-    // Writes whose outcome was unknown may have landed in any order with the ones around them.
-    for (const w of ws) if (w.outcome === 'unknown') allowed.add(w.value);
+    if (certain.length === 0) allowed.add('');
     return allowed;
   }
 

@@ -18,6 +18,28 @@ interface Channel {
 export const delayMsMin = 0.05;
 export const delayMsMax = 2;
 
+/**
+ * A scripted fault of a named scenario, matched when a frame is sent: the first frame whose body
+ * is `body` (and kind, from, to when given) is dropped, held back `delayMs` longer, or handed to
+ * `before` first (which may kill a daemon). Used once unless `always`.
+ */
+export interface Rule {
+  body: string;
+  kind?: ChannelKind;
+  from?: number;
+  to?: number;
+  drop?: boolean;
+  delayMs?: number;
+  before?: (env: EnvelopeInit) => void;
+  always?: boolean;
+  /** Set when the rule matched. */
+  hits?: number;
+}
+
+function bodyName(env: EnvelopeInit): string {
+  return Object.keys(env).find((k) => !['version', 'requestId', 'targetPnn', 'node'].includes(k) && (env as Record<string, unknown>)[k] !== undefined) ?? '?';
+}
+
 export class Network {
   private readonly channels = new Map<string, Channel>();
   /** a>b: b hears nothing a sends on node links (one-way or both-way cut). */
@@ -26,6 +48,7 @@ export class Network {
   private readonly fullCut = new Set<string>();
   sent = 0;
   dropped = 0;
+  readonly rules: Rule[] = [];
 
   constructor(private readonly world: World, private readonly rng: Prng) {}
 
@@ -33,6 +56,12 @@ export class Network {
   send(kind: ChannelKind, from: number, to: number, label: string, env: EnvelopeInit, deliver: (env: Envelope) => void): void {
     this.sent++;
     if (this.cut(kind, from, to)) {
+      this.dropped++;
+      return;
+    }
+    const rule = this.rules.length === 0 ? undefined : this.match(kind, from, to, env);
+    if (rule?.before !== undefined) rule.before(env);
+    if (rule?.drop === true) {
       this.dropped++;
       return;
     }
@@ -44,7 +73,7 @@ export class Network {
       this.channels.set(name, ch);
     }
     const jitter = delayMsMin + this.rng.next() * (delayMsMax - delayMsMin);
-    const atMs = Math.max(this.world.nowMs + jitter, ch.lastAtMs + 0.001);
+    const atMs = Math.max(this.world.nowMs + jitter + (rule?.delayMs ?? 0), ch.lastAtMs + 0.001);
     ch.lastAtMs = atMs;
     const channel = ch;
     const ev = this.world.at(atMs - this.world.nowMs, () => {
@@ -59,6 +88,16 @@ export class Network {
       deliver(dec.envelope);
     });
     ch.inFlight.push(ev);
+  }
+
+  private match(kind: ChannelKind, from: number, to: number, env: EnvelopeInit): Rule | undefined {
+    const body = bodyName(env);
+    const i = this.rules.findIndex((r) => r.body === body && (r.kind === undefined || r.kind === kind) && (r.from === undefined || r.from === from) && (r.to === undefined || r.to === to));
+    if (i < 0) return undefined;
+    const rule = this.rules[i]!;
+    rule.hits = (rule.hits ?? 0) + 1;
+    if (rule.always !== true) this.rules.splice(i, 1);
+    return rule;
   }
 
   private cut(kind: ChannelKind, from: number, to: number): boolean {

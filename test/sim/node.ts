@@ -4,10 +4,11 @@
 // everything addressed to it are gone) and restarted (a new core; what the real daemon keeps
 // on disk — dbd's node state file, recoverd's vote file, vacuumd's state file — survives; dbd's
 // volatile dbs start empty).
-import type { Envelope, EnvelopeInit, ctdbng } from '@ctdbng/protocol';
+import { ctdbng, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
 import { fnv1a32String, silentLogger, type NodesFile, type TunableValues } from '@ctdbng/common';
 import { DbdCore, type CoreIo } from '@ctdbng/dbd';
 import { DbFile, SharedAccessDb, type DbIdentity } from '@ctdbng/store';
+import type { Statement } from 'better-sqlite3';
 import type { CopyView, NodeView } from './checkers.js';
 import type { Network } from './network.js';
 import type { Prng } from './prng.js';
@@ -38,14 +39,17 @@ export class SimNode implements NodeView {
   /** Rises at every dbd start: a frame sent to an older dbd is not delivered to a newer one. */
   dbdEpoch = 0;
   readonly nodeState = new MemoryNodeState();
+  /** Like run/faults.json "failStep": this recovery control is answered ERR_INTERNAL by the shell. */
+  failStep: string | undefined;
   private readonly dbdTimers: SimTimers;
   private readonly replies = new Map<string, ReplyTo>();
+  private requestIds = 0;
   private readonly shared = new Map<string, { epoch: number; db: SharedAccessDb; incarnation: number }>();
 
   constructor(readonly pnn: number, private readonly env: NodeEnv, private readonly rng: Prng) {
     this.dbdTimers = new SimTimers(env.world, (id) => this.dbd?.onTimer(id));
     this.recoverd = new SimRecoverd(this, env, rng.fork('recoverd'));
-    this.vacuumd = new SimVacuumd(this, env, rng.fork('vacuumd'));
+    this.vacuumd = new SimVacuumd(this, env);
   }
 
   // ---- dbd
@@ -120,10 +124,17 @@ export class SimNode implements NodeView {
   request(fromPnn: number, clientId: string, init: EnvelopeInit, reply: ReplyTo): void {
     const epoch = this.dbdEpoch;
     const kind = clientId.startsWith('ctl:') ? 'control' : 'local';
-    this.env.network.send(kind, fromPnn, this.pnn, `req:${clientId}`, init, (env) => {
+    // Every request carries its own id, as a client library's do: a late answer to a request
+    // its client gave up on must not be taken for the answer to the client's next one.
+    const withId = init.requestId === undefined || init.requestId === null ? { ...init, requestId: ++this.requestIds } : init;
+    this.env.network.send(kind, fromPnn, this.pnn, `req:${clientId}`, withId, (env) => {
       const core = this.dbd;
       if (core === undefined || this.dbdEpoch !== epoch) return;
       this.replies.set(`${clientId}/${env.requestId}`, reply);
+      if (this.failStep !== undefined && env.body === this.failStep) {
+        core.io.sendToClient(clientId, { requestId: env.requestId, error: { code: ctdbng.v1.ErrorCode.ERR_INTERNAL, message: `${this.failStep} failed (fault injection)` } });
+        return;
+      }
       if (kind === 'control') core.onNodeControl(clientId, env);
       else core.onClientRequest(clientId, env);
     });
@@ -154,11 +165,35 @@ export class SimNode implements NodeView {
     return ctx.vnn.generation;
   }
 
-  copies(dbId = simDbId()): CopyView[] {
+  /**
+   * A number that changes whenever this node's db may have (SQLite's total_changes of its
+   * connection, and the dbd's epoch): the checkers skip a step where no node's changed.
+   */
+  changes(dbId = simDbId()): number {
     const db = this.dbd?.ctx.dbs.get(dbId);
-    if (db === undefined) return [];
-    return db.file.records.pageAll(undefined, 1_000_000).map((r) => ({ key: r.key.toString(), rsn: r.rsn, dmaster: r.dmaster, data: r.data.toString() }));
+    if (db === undefined) return -1;
+    let cache = this.copyCache;
+    if (cache === undefined || cache.file !== db.file) {
+      cache = { file: db.file, changes: -1, copies: [], stmt: db.file.sql.prepare<[], { n: number }>('SELECT total_changes() AS n') };
+      this.copyCache = cache;
+    }
+    return cache.stmt.get()!.n;
   }
+
+  /** This node's copies of the simulation's db; read again only when its connection changed something. */
+  copies(dbId = simDbId()): CopyView[] {
+    const changes = this.changes(dbId);
+    const cache = this.copyCache;
+    const db = this.dbd?.ctx.dbs.get(dbId);
+    if (db === undefined || cache === undefined) return [];
+    if (changes !== cache.changes) {
+      cache.changes = changes;
+      cache.copies = db.file.records.pageAll(undefined, 1_000_000).map((r) => ({ key: r.key.toString(), rsn: r.rsn, dmaster: r.dmaster, data: r.data.toString() }));
+    }
+    return cache.copies;
+  }
+
+  private copyCache: { file: DbFile; changes: number; copies: CopyView[]; stmt: Statement<[], { n: number }> } | undefined;
 }
 
 /** The one db of a simulation. */

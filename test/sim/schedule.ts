@@ -34,6 +34,7 @@ export interface ScheduleOptions {
   steps?: Step[];
   nodes?: number;
   stepsMax?: number;
+  watchKey?: string;
 }
 
 export interface ScheduleResult {
@@ -118,6 +119,10 @@ export function converged(c: SimCluster): boolean {
     gens.add(ctx.vnn.generation);
     if (n.vacuumd.pending() !== 0) return false;
   }
+  // One leader every recoverd follows, not in the middle of a recovery.
+  const leaders = new Set(c.nodes.map((n) => n.recoverd.core?.election.leader));
+  const leader = leaders.size === 1 ? [...leaders][0] : undefined;
+  if (leader === undefined || c.nodes[leader]!.recoverd.core?.leader.phase === 'recover') return false;
   return gens.size === 1 && c.clients.every((x) => !x.busy);
 }
 
@@ -131,7 +136,7 @@ function finalValues(c: SimCluster): Map<string, string> {
 export function runSchedule(o: ScheduleOptions): ScheduleResult {
   const rng = new Prng(o.seed);
   const nodes = o.nodes ?? rng.pick([3, 3, 3, 4, 5, 5, 7]);
-  const c = new SimCluster({ seed: o.seed, nodes, clientsPerNode: 2, keys: 6 });
+  const c = new SimCluster({ seed: o.seed, nodes, clientsPerNode: 2, keys: 6, ...(o.watchKey !== undefined ? { watchKey: o.watchKey } : {}) });
   const steps = o.steps ?? drawSteps(rng.fork('steps'), nodes, o.stepsMax ?? rng.between(4, 16));
   c.start();
   const started = c.runUntil(() => converged(c), convergeBoundMs);
@@ -179,6 +184,7 @@ function convergenceState(c: SimCluster): string {
   return c.nodes.map((n) => {
     const ctx = n.dbd?.ctx;
     if (ctx === undefined) return `${n.pnn}:dbd-down`;
-    return `${n.pnn}:g${ctx.vnn.generation} v[${ctx.vnn.pnns.join(',')}] j${Number(ctx.status.joined)} f${ctx.status.recoveryFreeze} s${Number(n.serving())} vac${n.vacuumd.pending()} L${Number(n.recoverd.isLeader())}`;
-  }).join(' | ');
+    const r = n.recoverd.core;
+    return `${n.pnn}:g${ctx.vnn.generation} v[${ctx.vnn.pnns.join(',')}] j${Number(ctx.status.joined)} f${ctx.status.recoveryFreeze} s${Number(n.serving())} vac${n.vacuumd.pending()} L${Number(n.recoverd.isLeader())} follows ${r?.election.leader ?? '-'} t${r?.election.term ?? '-'} ${r?.leader.phase ?? ''}`;
+  }).join(' | ') + ` | busy clients: ${c.clients.filter((x) => x.busy).map((x) => x.id).join(',') || 'none'}`;
 }

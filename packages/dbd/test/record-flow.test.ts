@@ -7,6 +7,7 @@ import { describe, expect, onTestFinished, test } from 'vitest';
 import { lmasterOf } from '@ctdbng/common';
 import { bodyOf, keyBytesMax, pnnAll, recordBytesMax, type Envelope } from '@ctdbng/protocol';
 import { RecordFlags, SharedAccessDb } from '@ctdbng/store';
+import { sweepIntervalMs } from '../src/core/dbd-core.js';
 import { Cluster, keyWithLmaster, startCluster, testSeed } from './harness.js';
 
 const vnnmap = [0, 1, 2];
@@ -255,7 +256,7 @@ describe('record flow', () => {
 });
 
 describe('record locks', () => {
-  test('a lock whose holder pid dies is broken at once and the next waiter gets it', () => {
+  test('a lock whose holder pid dies is broken at the next lock sweep and the next waiter gets it', () => {
     const c = startCluster();
     const key = keyWithLmaster(lm, 0);
     c.hello(0, 'a', 111);
@@ -267,7 +268,7 @@ describe('record locks', () => {
     expect(a.done).toBe(true);
     expect(b.done).toBe(false);
     c.deadPids.add(111);
-    c.advance(100);
+    c.advance(sweepIntervalMs);
     expect(b.body('fetchLockReply').header).toMatchObject({ dmaster: 0 });
     expect(c.stat('locks_broken', 0)).toBe(1);
     const st = c.store(0, 'a', key, Number(a.body('fetchLockReply').token), Buffer.from('late'));
@@ -275,7 +276,7 @@ describe('record locks', () => {
     expect(st.errorCode).toBe('ERR_LOCK_LOST');
   });
 
-  test('a lock whose lease expires is broken after LockLeaseSeconds', () => {
+  test('a lock whose lease expires is broken after LockLeaseSeconds, at the lock sweep after it', () => {
     const c = startCluster();
     const key = keyWithLmaster(lm, 1);
     c.write(0, 'w', key, Buffer.from('x'));
@@ -285,7 +286,7 @@ describe('record locks', () => {
     expect(a.done).toBe(true);
     c.advance(c.tunables.lockLeaseSeconds * 1000 - 100);
     expect(b.done).toBe(false);
-    c.advance(200);
+    c.advance(100 + sweepIntervalMs);
     expect(b.done).toBe(true);
     expect(c.stat('locks_broken', 0)).toBe(1);
   });

@@ -468,6 +468,17 @@ describe('node state', () => {
     expect(ctl(c, 0, { setNodeFlags: {} }).errorCode).toBe('ERR_INVALID_ARGUMENT');
   });
 
+  test('continue on a node that is not stopped and unban on one that is not banned change nothing and ask for no recovery', () => {
+    const c = startCluster();
+    const before = Number(nodeState(c, 0).recoveryRequests);
+    const events = c.events[0]!.length;
+    ctl(c, 0, { setNodeFlags: { cont: true } }).body('ok');
+    ctl(c, 0, { setNodeFlags: { unban: true } }).body('ok');
+    expect(Number(nodeState(c, 0).recoveryRequests)).toBe(before);
+    expect(c.events[0]!.slice(events).some((e) => e.recoveryWanted !== undefined)).toBe(false);
+    expect(nodeState(c, 0)).toMatchObject({ stopped: false, banned: false, frozen: false });
+  });
+
   test('setActive(false) freezes and drops the lease but keeps the copies valid (G_max decides, §5.4); a recovery takes the node in again', () => {
     const c = startCluster();
     const key = keyWithLmaster(lm, 2);

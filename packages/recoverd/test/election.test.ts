@@ -133,6 +133,23 @@ describe('election', () => {
     expect(now).toHaveLength(1);
     expect(others).toContain(now[0]);
   });
+
+  it('a follower that stopped following a leader whose dbd it could not hear follows it again once its dbd hears it', () => {
+    const c = new SimCluster(5, 21);
+    c.start();
+    c.run(5_000);
+    const [leader] = c.leaders();
+    const cut = [0, 1, 2, 3, 4].filter((p) => p !== leader).slice(0, 2);
+    // Two followers' dbds stop hearing the leader's; the other followers still follow it, so the
+    // two cannot win an election (nobody votes while hearing a live leader).
+    for (const p of cut) c.nodes[p]!.dbd.linksUp = [0, 1, 2, 3, 4].filter((x) => x !== p && x !== leader);
+    c.run(6_000);
+    for (const p of cut) expect(c.nodes[p]!.core.election.leader).toBeUndefined();
+    expect(c.leaders()).toEqual([leader]);
+    for (const p of cut) c.nodes[p]!.dbd.linksUp = undefined;
+    c.run(6_000);
+    for (const n of c.nodes) expect(n.core.election.leader).toBe(leader);
+  });
 });
 
 describe('votes', () => {

@@ -147,6 +147,22 @@ export class Election {
     if (term > this.termValue) this.adoptTerm(term, where);
   }
 
+  /** The leader this node stopped following (shunLeader); its broadcasts of that term are ignored. */
+  get shunnedLeader(): number | undefined {
+    return this.shunned?.leader;
+  }
+
+  /**
+   * The reason for shunning is gone (this node's dbd hears the leader's again): its broadcasts
+   * count again. Without this a follower would stay leaderless for as long as that leader lasts,
+   * since the nodes that follow it refuse every vote.
+   */
+  forgiveShunned(): void {
+    if (this.shunned === undefined) return;
+    this.d.log.info({ leader: this.shunned.leader, term: this.shunned.term }, 'the shunned leader is heard again');
+    this.shunned = undefined;
+  }
+
   /** Stops following the current leader in its term (its broadcasts ignored): an election may replace it. */
   shunLeader(reason: string): void {
     if (this.roleValue !== 'follower' || this.leaderPnn === undefined) return;

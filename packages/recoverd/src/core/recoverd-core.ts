@@ -222,6 +222,8 @@ export class RecoverdCore {
    * election replace it (§5.1). Its recoverd may still be heard; that is not enough.
    */
   private checkLeaderLink(state: NodeState): void {
+    const shunned = this.election.shunnedLeader;
+    if (shunned !== undefined && state.linksUp.includes(shunned)) this.election.forgiveShunned();
     const leader = this.election.leader;
     if (leader === undefined || leader === this.cfg.pnn || state.linksUp.includes(leader)) {
       this.leaderLinkDownSinceMs = undefined;
