@@ -67,7 +67,8 @@ export async function connect(opts: ConnectOptions = {}): Promise<Client> {
   try {
     const hello = { pid: process.pid, name: opts.name ?? 'ctdbng-client', host: hostname() };
     const reply = await conn.request({ hello }, 'helloReply');
-    return new Client(conn, reply, opts.sharedAccess ?? false);
+    const shared = await SharedAccess.forConnection(opts.sharedAccess ?? false, reply.host, reply.pnn, reply.incarnation);
+    return new Client(conn, reply, shared);
   } catch (err) {
     await conn.close();
     if (err instanceof TimeoutError) throw new ConnectionError(`dbd at ${path} did not answer in ${timeoutMs} ms`, { cause: err });
@@ -93,11 +94,10 @@ export class Client {
   private closing: Promise<void> | undefined;
 
   /** Use connect(). */
-  constructor(private readonly conn: Connection, hello: ctdbng.v1.HelloReply, sharedAccess: boolean) {
+  constructor(private readonly conn: Connection, hello: ctdbng.v1.HelloReply, shared: SharedAccess | undefined) {
     this.pnn = hello.pnn;
     this.incarnation = hello.incarnation;
     this.clientId = hello.clientId;
-    const shared = SharedAccess.forConnection(sharedAccess, hello.host, hello.pnn, hello.incarnation);
     this.ctx = { conn, shared, closers: new Set() };
     conn.onMessage = (m) => this.deliver(m);
   }
