@@ -95,6 +95,6 @@ describe('daemon table', () => {
   });
 
   test("each daemon's bin is found through the workspace's node_modules and package.json bin", () => {
-    for (const d of DAEMONS) expect(daemonBinPath(d)).toMatch(new RegExp(`node_modules/@ctdbng/${d.name}/dist/shell/main\\.js$`));
+    for (const d of DAEMONS) expect(daemonBinPath(d)).toMatch(new RegExp(`node_modules/@ctdbng/${d.name}/bin/ctdbng-${d.name}\\.js$`));
   });
 });
