@@ -8,7 +8,8 @@ const code = await runCtdbng(process.argv.slice(2), {
   stderr: (s) => void process.stderr.write(s),
   env: process.env,
   stderrIsTty: process.stderr.isTTY === true,
-  connect: (o) => connect(o),
+  // ZMTP spoken by the client itself: a command starts without loading libzmq (client README).
+  connect: (o) => connect({ ...o, transport: 'zmtp' }),
 });
 // Exit explicitly, so that no socket or timer of the client can keep the process alive — but only
 // once stdout and stderr are flushed: when they are the socketpairs child_process gives a child

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pnnAll, type ctdbng } from '@ctdbng/protocol';
 import { Connection, type RequestOptions } from './connection.js';
+import { openTransport, type TransportKind } from './transport.js';
 import { ConnectionError, TimeoutError, UnknownDbError } from './errors.js';
 import { SharedAccess } from './shared-access.js';
 import { Db } from './db.js';
@@ -24,6 +25,11 @@ export interface ConnectOptions {
   name?: string;
   /** Default request timeout. */
   timeoutMs?: number;
+  /**
+   * 'zeromq' (default): libzmq's DEALER. 'zmtp': ZMTP 3.0 spoken by the client itself, which
+   * starts ~8 ms sooner (no libzmq to load): for short-lived processes such as `ctdbng`.
+   */
+  transport?: TransportKind;
 }
 
 export const timeoutMsDefault = 30_000;
@@ -63,7 +69,7 @@ export async function connect(opts: ConnectOptions = {}): Promise<Client> {
     throw new ConnectionError(`no dbd socket at ${path}`, { cause: err });
   }
   const timeoutMs = opts.timeoutMs ?? timeoutMsDefault;
-  const conn = new Connection(`ipc://${path}`, timeoutMs);
+  const conn = new Connection(`ipc://${path}`, timeoutMs, await openTransport(opts.transport ?? 'zeromq', path));
   try {
     const hello = { pid: process.pid, name: opts.name ?? 'ctdbng-client', host: hostname() };
     const reply = await conn.request({ hello }, 'helloReply');
