@@ -1,17 +1,23 @@
-// Where the bins of @ctdbng/cli are (their files next to its public entry).
+// Where the user-facing bins are: the committed launchers of packages/*/bin, which run the tools'
+// bundles (what `npx ctdbng` runs), found beside the packages' public entries.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-function cliDist(): string {
-  return dirname(fileURLToPath(import.meta.resolve('@ctdbng/cli')));
+function packageDir(pkg: string): string {
+  return join(dirname(fileURLToPath(import.meta.resolve(pkg))), '..');
 }
 
-/** `ctdbng-cluster` (packages/cli/dist/cluster-main.js). */
+/** `ctdbng-cluster` (packages/cli/bin/ctdbng-cluster.js). */
 export function clusterBin(): string {
-  return join(cliDist(), 'cluster-main.js');
+  return join(packageDir('@ctdbng/cli'), 'bin', 'ctdbng-cluster.js');
 }
 
-/** `ctdbng` (packages/cli/dist/ctdbng-main.js). */
+/** `ctdbng` (packages/cli/bin/ctdbng.js). */
 export function ctdbngBin(): string {
-  return join(cliDist(), 'ctdbng-main.js');
+  return join(packageDir('@ctdbng/cli'), 'bin', 'ctdbng.js');
+}
+
+/** `ctdbng-bench` (packages/bench/bin/ctdbng-bench.js). */
+export function benchBin(): string {
+  return join(packageDir('@ctdbng/bench'), 'bin', 'ctdbng-bench.js');
 }

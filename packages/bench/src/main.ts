@@ -3,6 +3,7 @@
 // They print figures and assert nothing (README.md). Exit 0 when every benchmark ran, 1 when one
 // failed, 2 on a usage error.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { cliStartBench } from './cli-start.js';
 import { baseDirDefault, type CommonOptions } from './common.js';
 import { concurrentBench, type Layout } from './concurrent.js';
 import { localBench } from './local.js';
@@ -160,6 +161,8 @@ function program(): Command {
     .action(async (f: GlobalFlags & { runs: number }) => {
       emitJson(f, [await runOne(f, 'startup', (o) => startupBench(o, f))]);
     });
+
+  withCommon(p.command('cli-start')).description("time `ctdbng pnn` and the tools' --help next to bare `node -e ''`, in turn").option('--rounds <n>', 'runs of each', int(1), 30).action(async (f: GlobalFlags & { rounds: number }) => emitJson(f, [await runOne(f, 'cli-start', (o) => cliStartBench(o, f))]));
 
   withCommon(p.command('peer'))
     .description('side by side with a real CTDB 4.17 (needs `ctdb` installed and root): cluster start, CLI writekey/readkey latency')
