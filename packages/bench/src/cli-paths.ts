@@ -1,10 +1,10 @@
 // Where the user-facing bins are: the committed launchers of packages/*/bin, which run the tools'
 // bundles (what `npx ctdbng` runs), found beside the packages' public entries.
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 function packageDir(pkg: string): string {
-  return join(dirname(fileURLToPath(import.meta.resolve(pkg))), '..');
+  return join(dirname(createRequire(import.meta.url).resolve(pkg)), '..');
 }
 
 /** `ctdbng-cluster` (packages/cli/bin/ctdbng-cluster.js). */

@@ -223,4 +223,4 @@ async function main(): Promise<number> {
   }
 }
 
-process.exit(await main());
+void main().then((code) => process.exit(code)); // no top-level await: bundled as CommonJS

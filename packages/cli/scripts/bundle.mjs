@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Bundles each user-facing tool into one file, dist/bundle/<entry>.js of its package, so that a
-// command starts by compiling one module instead of resolving, reading and compiling ~60 (see
-// packages/cli/README.md "Start-up time"). Runs from `npm run build`, after `tsc -b`: it bundles
-// the compiled dist/ files, so the types are checked by tsc alone. The bins (packages/*/bin/*.js)
-// run the bundle unless dist/ was rebuilt after it. Offline: esbuild is a devDependency.
+// Bundles each user-facing tool into one CommonJS file, dist/bundle/<entry>.cjs of its package, so
+// that a command starts by compiling one file instead of resolving, reading and compiling ~60 ES
+// modules (packages/cli/README.md, "Start-up time"). Runs from `npm run build`, after `tsc -b`: it
+// bundles the compiled dist/ files, so types are checked by tsc alone. The committed bins
+// (packages/cli/bin, packages/bench/bin) are CommonJS too and run the bundle unless dist/ was
+// rebuilt after it: a process that loads no ES module skips the ESM loader (~4 ms). Offline:
+// esbuild is a devDependency. BUNDLE_MINIFY=0 keeps names and lines, for reading a profile.
 import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,24 +21,20 @@ const TOOLS = [
   { pkg: 'packages/bench', entry: 'main' },
 ];
 
-/**
- * Packages with a native addon (or files found at run time) are not bundled, and neither are
- * Node's built-in modules: the bundle loads them with require(), from where they are used. An
- * external `import` would be hoisted to the top of the bundle and run at start even when only a
- * module loaded later needs it (node:crypto for shared access), and for a CommonJS package the ESM
- * loader would also scan its source for export names.
- */
-const REQUIRED_AT_RUN_TIME = ['zeromq', 'better-sqlite3', 'pino', 'pino-pretty'];
+/** Packages with a native addon, or files they find at run time: required from node_modules. */
+const NOT_BUNDLED = ['zeromq', 'better-sqlite3', 'pino', 'pino-pretty'];
 
-/** `import { Dealer } from 'zeromq'` becomes a CommonJS shim `module.exports = require('zeromq')`. */
+/**
+ * Leaves NOT_BUNDLED packages and Node's built-in modules to require() at run time, and drops the
+ * require where nothing uses what it gives: none is imported for its effect alone (pino is
+ * imported by @ctdbng/common only for loggers the CLI never makes).
+ */
 const requireAtRunTime = {
   name: 'require-at-run-time',
   setup(b) {
-    const names = new RegExp(`^(node:.*|${REQUIRED_AT_RUN_TIME.join('|')})$`);
+    const names = new RegExp(`^(node:.*|${NOT_BUNDLED.join('|')})$`);
     b.onResolve({ filter: names }, (args) => {
       if (args.namespace === 'required') return { path: args.path, external: true };
-      // None is imported for its effect alone (pino is imported only for loggers the CLI never
-      // makes): where nothing uses it, the require goes.
       return { path: args.path, namespace: 'required', sideEffects: false };
     });
     b.onLoad({ filter: /.*/, namespace: 'required' }, (args) => ({
@@ -59,9 +58,9 @@ const noLong = {
 };
 
 /**
- * `import.meta.url` in a bundled module still names that module's own file in dist/: code finds
- * files beside it (cli's `../supervise-main.js`, which stays unbundled because `down` finds the
- * supervisors by that name in /proc; the bench's `./main.js` for its workers).
+ * `import.meta.url` in a bundled module still names that module's own file in dist/, so code
+ * finds the files beside it: cli's `../supervise-main.js` (the supervisor stays unbundled: `down`
+ * finds the supervisors by that name in /proc), the bench's `./main.js` for its workers.
  */
 function ownModuleUrl(outfile) {
   return {
@@ -69,38 +68,33 @@ function ownModuleUrl(outfile) {
     setup(b) {
       b.onLoad({ filter: /\/packages\/[^/]+\/dist\/.*\.js$/ }, async (args) => {
         const code = await readFile(args.path, 'utf8');
-        if (!code.includes('import.meta.url')) return undefined;
-        const rel = relative(dirname(outfile), args.path);
-        const own = `new URL(${JSON.stringify(rel)}, import.meta.url).href`;
-        return { contents: code.replaceAll('import.meta.url', `(${own})`), loader: 'js' };
+        if (!code.includes('import.meta')) return undefined;
+        const rel = JSON.stringify(relative(dirname(outfile), args.path));
+        const own = `new URL(${rel}, require('node:url').pathToFileURL(__filename)).href`;
+        const contents = code.replaceAll('import.meta.url', `(${own})`);
+        if (contents.includes('import.meta')) throw new Error(`${args.path}: import.meta other than import.meta.url is not bundled`);
+        return { contents, loader: 'js' };
       });
     },
   };
 }
 
 const started = performance.now();
+for (const pkg of new Set(TOOLS.map((t) => t.pkg))) rmSync(join(root, pkg, 'dist/bundle'), { recursive: true, force: true });
 const outputs = await Promise.all(TOOLS.map(async ({ pkg, entry }) => {
-  const outfile = join(root, pkg, 'dist/bundle', `${entry}.js`);
+  const outfile = join(root, pkg, 'dist/bundle', `${entry}.cjs`);
   await build({
     entryPoints: [join(root, pkg, 'dist', `${entry}.js`)],
     outfile,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node20',
-    minify: process.env.BUNDLE_MINIFY !== '0',
-    // Stack traces keep the names of functions and classes (errors print `err.name`).
-    keepNames: true,
+    minify: process.env['BUNDLE_MINIFY'] !== '0',
     sourcemap: 'linked',
     logLevel: 'warning',
     plugins: [requireAtRunTime, noLong, ownModuleUrl(outfile)],
-    banner: {
-      js: [
-        `// GENERATED by packages/cli/scripts/bundle.mjs from ${pkg}/dist/${entry}.js. DO NOT EDIT.`,
-        "import { createRequire as __createRequire } from 'node:module';",
-        'const require = __createRequire(import.meta.url);',
-      ].join('\n'),
-    },
+    banner: { js: `// GENERATED by packages/cli/scripts/bundle.mjs from ${pkg}/dist/${entry}.js. DO NOT EDIT.` },
   });
   return relative(root, outfile);
 }));

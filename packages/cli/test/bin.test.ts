@@ -9,7 +9,10 @@ import { afterAll, describe, expect, test } from 'vitest';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 /** The entries as tsc built them, and as packages/cli/scripts/bundle.mjs bundled them (what the bins run). */
-const builds = [{ build: 'dist', dir: dist }, { build: 'bundle', dir: join(dist, 'bundle') }];
+const builds = [
+  { build: 'dist', dir: dist, ext: 'js' },
+  { build: 'bundle', dir: join(dist, 'bundle'), ext: 'cjs' },
+];
 const empty = mkdtempSync(join(tmpdir(), 'ctdbng-cli-bin-'));
 afterAll(() => rmSync(empty, { recursive: true, force: true }));
 
@@ -22,8 +25,8 @@ function runIn(dir: string, bin: string, args: string[], env: Record<string, str
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-describe.each(builds)('ctdbng ($build)', ({ dir }) => {
-  const run = (bin: string, args: string[], env: Record<string, string> = {}) => runIn(dir, bin, args, env);
+describe.each(builds)('ctdbng ($build)', ({ dir, ext }) => {
+  const run = (bin: string, args: string[], env: Record<string, string> = {}) => runIn(dir, bin.replace(/\.js$/, `.${ext}`), args, env);
 
   test('an unknown command exits 2 with one line on stderr', () => {
     const r = run('ctdbng-main.js', ['frobnicate']);
@@ -53,8 +56,8 @@ describe.each(builds)('ctdbng ($build)', ({ dir }) => {
   });
 });
 
-describe.each(builds)('ctdbng-cluster ($build)', ({ dir }) => {
-  const run = (bin: string, args: string[], env: Record<string, string> = {}) => runIn(dir, bin, args, env);
+describe.each(builds)('ctdbng-cluster ($build)', ({ dir, ext }) => {
+  const run = (bin: string, args: string[], env: Record<string, string> = {}) => runIn(dir, bin.replace(/\.js$/, `.${ext}`), args, env);
 
   test('an unknown command exits 2 with one line', () => {
     const r = run('cluster-main.js', ['frobnicate']);
@@ -84,13 +87,14 @@ describe('the committed bin', () => {
     mkdirSync(join(pkg, 'bin'));
     mkdirSync(join(pkg, 'dist', 'bundle'), { recursive: true });
     writeFileSync(join(pkg, 'package.json'), '{"type":"module"}');
-    copyFileSync(fileURLToPath(new URL('../bin/ctdbng.js', import.meta.url)), join(pkg, 'bin', 'ctdbng.js'));
+    for (const f of ['ctdbng.js', 'package.json']) copyFileSync(fileURLToPath(new URL(`../bin/${f}`, import.meta.url)), join(pkg, 'bin', f));
     writeFileSync(join(pkg, 'dist', 'ctdbng-main.js'), "process.stdout.write('dist');");
     writeFileSync(join(pkg, 'dist', '.tsbuildinfo'), '');
-    if (o.bundle) writeFileSync(join(pkg, 'dist', 'bundle', 'ctdbng-main.js'), "process.stdout.write('bundle');");
+    const bundleFile = join(pkg, 'dist', 'bundle', 'ctdbng-main.cjs');
+    if (o.bundle) writeFileSync(bundleFile, "process.stdout.write('bundle');");
     const [older, newer] = [new Date(Date.now() - 60_000), new Date()];
     utimesSync(join(pkg, 'dist', '.tsbuildinfo'), older, o.bundleNewer ? older : newer);
-    if (o.bundle) utimesSync(join(pkg, 'dist', 'bundle', 'ctdbng-main.js'), older, o.bundleNewer ? newer : older);
+    if (o.bundle) utimesSync(bundleFile, older, o.bundleNewer ? newer : older);
     return pkg;
   }
 
