@@ -25,23 +25,16 @@ const TOOLS = [
 const NOT_BUNDLED = ['zeromq', 'better-sqlite3', 'pino', 'pino-pretty'];
 
 /**
- * Leaves NOT_BUNDLED packages and Node's built-in modules to require() at run time, and drops the
- * require where nothing uses what it gives: none is imported for its effect alone (pino is
- * imported by @ctdbng/common only for loggers the CLI never makes).
+ * Leaves NOT_BUNDLED packages to require() at run time (as Node's built-in modules are), and drops
+ * the require where nothing uses what it gives: none is imported for its effect alone (pino is
+ * imported by @ctdbng/common only for loggers the CLI never makes). A CommonJS bundle requires a
+ * module where its importer is first run, so shared access alone loads better-sqlite3.
  */
 const requireAtRunTime = {
   name: 'require-at-run-time',
   setup(b) {
-    const names = new RegExp(`^(node:.*|${NOT_BUNDLED.join('|')})$`);
-    b.onResolve({ filter: names }, (args) => {
-      if (args.namespace === 'required') return { path: args.path, external: true };
-      return { path: args.path, namespace: 'required', sideEffects: false };
-    });
-    b.onLoad({ filter: /.*/, namespace: 'required' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(args.path)});`,
-      loader: 'js',
-      resolveDir: root,
-    }));
+    const names = new RegExp(`^(${NOT_BUNDLED.join('|')})$`);
+    b.onResolve({ filter: names }, (args) => ({ path: args.path, external: true, sideEffects: false }));
   },
 };
 

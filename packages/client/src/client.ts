@@ -3,7 +3,6 @@
 import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { pnnAll, type ctdbng } from '@ctdbng/protocol';
 import { Connection, type RequestOptions } from './connection.js';
 import { openTransport, type TransportKind } from './transport.js';
