@@ -70,6 +70,8 @@ class ZmtpDealer implements Transport {
   private partialBytes = 0;
   /** Messages received and not yet taken, and a reader waiting for one. */
   private readonly inbox: Uint8Array[][] = [];
+  /** The socket stopped reading because the inbox is full. */
+  private paused = false;
   private waiting: ((r: IteratorResult<Uint8Array[]>) => void) | undefined;
   /** Sends waiting for the handshake: the Connection sends one at a time, so at most one. */
   private readonly unsent: { frame: Uint8Array; resolve(): void; reject(err: Error): void }[] = [];
@@ -92,6 +94,7 @@ class ZmtpDealer implements Transport {
     clearTimeout(this.retry);
     this.socket?.destroy();
     for (const s of this.unsent.splice(0)) s.reject(new Error('zmtp: socket closed'));
+    this.inbox.length = 0;
     this.waiting?.({ done: true, value: undefined });
     this.waiting = undefined;
   }
@@ -100,7 +103,10 @@ class ZmtpDealer implements Transport {
     for (;;) {
       const next = this.inbox.shift();
       if (next !== undefined) {
-        if (this.inbox.length < inboxMessagesMax) this.socket?.resume();
+        if (this.paused && this.inbox.length < inboxMessagesMax) {
+          this.paused = false;
+          this.socket?.resume();
+        }
         yield next;
         continue;
       }
@@ -117,6 +123,7 @@ class ZmtpDealer implements Transport {
     this.chunkBytes = 0;
     this.partial = [];
     this.partialBytes = 0;
+    this.paused = false;
     const socket = connect(this.path);
     this.socket = socket;
     socket.on('connect', () => socket.write(Buffer.concat([greeting(), readyCommand()])));
@@ -139,6 +146,7 @@ class ZmtpDealer implements Transport {
   }
 
   private received(socket: Socket, chunk: Buffer): void {
+    if (socket !== this.socket) return; // a dropped connection's last bytes
     this.chunks.push(chunk);
     this.chunkBytes += chunk.length;
     try {
@@ -226,7 +234,10 @@ class ZmtpDealer implements Transport {
       return;
     }
     this.inbox.push(message);
-    if (this.inbox.length >= inboxMessagesMax) this.socket?.pause();
+    if (this.inbox.length >= inboxMessagesMax && !this.paused) {
+      this.paused = true;
+      this.socket?.pause();
+    }
   }
 }
 

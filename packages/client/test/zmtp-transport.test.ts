@@ -9,7 +9,7 @@ import { afterEach, describe, expect, onTestFinished, test } from 'vitest';
 import { Router } from 'zeromq';
 import { decodeEnvelope, encodeEnvelope } from '@ctdbng/protocol';
 import { connect, ConnectionError, TimeoutError, type Client } from '../src/index.js';
-import { openZmtpTransport, reconnectIntervalMs } from '../src/zmtp-transport.js';
+import { inboxMessagesMax, openZmtpTransport, reconnectIntervalMs } from '../src/zmtp-transport.js';
 import { FakeDbd } from './fake-dbd.js';
 
 let fake: FakeDbd | undefined;
@@ -84,6 +84,30 @@ describe('zmtp transport against libzmq', () => {
     const reply = await transport[Symbol.asyncIterator]().next();
     expect(reply.done).toBe(false);
     expect(decodeEnvelope(reply.value![0]!)).toMatchObject({ ok: true, envelope: { requestId: 1, pong: { pnn: 4 } } });
+  });
+
+  test('messages past the inbox bound wait in the socket and all arrive, in order, once taken', async () => {
+    const path = join(tempDir(), 'dbd.sock');
+    const router = new Router({ linger: 0 });
+    onTestFinished(() => router.close());
+    await router.bind(`ipc://${path}`);
+    const transport = openZmtpTransport(path);
+    onTestFinished(() => transport.close());
+    await transport.send(new Uint8Array([0]));
+    const [peer] = await router.receive();
+    const count = inboxMessagesMax + 500;
+    // Sent while nobody takes: the transport stops reading at the bound, libzmq then holds the rest.
+    const sending = (async () => {
+      for (let i = 0; i < count; i++) await router.send([peer!, Buffer.from(String(i))]);
+    })();
+    await new Promise((r) => setTimeout(r, 200));
+    const got: string[] = [];
+    for await (const [frame] of transport) {
+      got.push(Buffer.from(frame!).toString());
+      if (got.length === count) break;
+    }
+    await sending;
+    expect(got).toEqual(Array.from({ length: count }, (_, i) => String(i)));
   });
 
   test('a socket path nobody listens on fails connect with ConnectionError after timeoutMs', async () => {
