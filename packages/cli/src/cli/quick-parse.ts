@@ -3,8 +3,8 @@
 // `-T SECONDS`, or their long names), then a command of the table and its arguments, none of which
 // starts with '-'. It yields what commander's parse (program.ts) yields for that line, or
 // undefined for anything else — help, a usage error, `--node=1`, an option after the command —
-// which commander then parses (and reports) as always. commander and the ~25 command definitions
-// it builds took ~5 ms of each `ctdbng` start (packages/cli/README.md, "Start-up time").
+// which commander then parses (and reports) as always. Loading commander and building the ~25
+// commands took ~4 ms of each `ctdbng` start (packages/cli/README.md, "Start-up time").
 import type { ArgSpec, CommandSpec } from '../commands/types.js';
 import {
   integerOf, nodeTargetOf, pnnOrAllOf, positiveIntegerOf, secondsOf, timelimitSecondsDefault, type GlobalOptions,
