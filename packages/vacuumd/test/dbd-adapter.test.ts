@@ -18,7 +18,7 @@ const turns = (): Promise<void> => new Promise((r) => setImmediate(r));
 describe('the DbdAdapter', () => {
   it('delivers the reply on a later turn, never inside the request', async () => {
     const got: [RequestId, ReplyResult][] = [];
-    const adapter = new DbdAdapter(connection(async () => v1.Envelope.create({ ok: {} })), (id, r) => got.push([id, r]));
+    const adapter = new DbdAdapter(connection(async () => new v1.Envelope({ ok: {} })), (id, r) => got.push([id, r]));
     const id = adapter.request({ ackDeleted: { dbId: 1, seq: 2 } }, 1000);
     expect(got).toEqual([]);
     await turns();
@@ -52,7 +52,7 @@ describe('the DbdAdapter', () => {
     let release: () => void = () => undefined;
     const points: VacuumPausePoint[] = [];
     const adapter = new DbdAdapter(
-      connection(async (body) => (body.vacuumRemote ? v1.Envelope.create({ vacuumRemoteReply: { nodes: [] } }) : v1.Envelope.create({ ok: {} }))),
+      connection(async (body) => (body.vacuumRemote ? new v1.Envelope({ vacuumRemoteReply: { nodes: [] } }) : new v1.Envelope({ ok: {} }))),
       (_id, r) => got.push(r.ok ? r.env.body ?? '?' : 'none'),
       (point) => {
         points.push(point);

@@ -33,7 +33,7 @@ export class DbdAdapter {
       env = await this.c.roundTrip(body, timeoutMs);
     } catch (err) {
       if (!(err instanceof DbdRequestError)) throw err;
-      return v1.Envelope.create({ error: { code: err.code, message: err.detail } });
+      return new v1.Envelope({ error: { code: err.code, message: err.detail } });
     }
     const remote = body.vacuumRemote;
     if (remote && env.body === 'vacuumRemoteReply') {
