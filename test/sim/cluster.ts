@@ -1,7 +1,8 @@
 // A simulated cluster (issue 11, STYLE §3): N nodes of real cores on one seeded world, clients
 // writing and deleting through dbd and through shared access, a model of what they were told,
 // and the invariant checkers after every step.
-import { defaultTunables, parseNodesFile, type NodesFile, type TunableValues } from '@ctdbng/common';
+import { defaultTunables, parseNodesFile, silentLogger, type Logger, type NodesFile, type TunableValues } from '@ctdbng/common';
+import { pino } from 'pino';
 import { ctdbng, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
 import { dmasterNewest, leadersPerTerm, resurrections, twoWriters } from './checkers.js';
 import { SimClient } from './clients.js';
@@ -36,6 +37,8 @@ export interface ClusterOptions {
   keys: number;
   /** Trace every change of this key's copies (`npm run sim -- --seed S --watch k1`). */
   watchKey?: string;
+  /** The daemons' logs (debug and up) into the trace (`npm run sim -- --seed S --logs`). */
+  logs?: boolean;
 }
 
 export class SimCluster {
@@ -65,8 +68,18 @@ export class SimCluster {
       world: this.world, network: this.network, nodes: this.nodesFile, tunables: this.tunables,
       peer: (pnn: number) => this.nodes[pnn]!,
       onVacuumReply: (pnn: number, req: EnvelopeInit, reply: Envelope) => this.watchVacuum(pnn, req, reply),
+      logger: (pnn: number, daemon: DaemonName) => (o.logs === true ? this.traceLogger(`${daemon}${pnn}`) : silentLogger()),
     };
     for (let p = 0; p < o.nodes; p++) this.nodes.push(new SimNode(p, env, this.rng.fork(`node${p}`)));
+    if (o.watchKey !== undefined) {
+      const watched = Buffer.from(o.watchKey);
+      this.network.tap = (kind, from, to, e) => {
+        const body = e.body === undefined ? undefined : (e as unknown as Record<string, { key?: Uint8Array; rsn?: unknown; dmaster?: unknown; origin?: unknown; hopcount?: unknown; header?: unknown } | undefined>)[e.body];
+        if (body?.key === undefined || !watched.equals(Buffer.from(body.key))) return;
+        const { key: _k, data: _d, ...rest } = body as Record<string, unknown>;
+        this.log(`  ${kind} ${from}>${to} ${e.body} ${JSON.stringify(rest, (_, v: unknown) => (typeof v === 'bigint' ? Number(v) : v instanceof Uint8Array ? `${v.length}B` : v))}`);
+      };
+    }
     const keys = Array.from({ length: o.keys }, (_, i) => `k${i}`);
     for (const n of this.nodes) for (let c = 0; c < o.clientsPerNode; c++) {
       const id = `cli:${n.pnn}.${c}`;
@@ -82,6 +95,16 @@ export class SimCluster {
       };
       this.clients.push(new SimClient(id, port, c % 2 === 1, rng, this.model, keys));
     }
+  }
+
+  /** A pino logger whose lines go into the trace, without the wall-clock fields. */
+  private traceLogger(name: string): Logger {
+    return pino({ level: 'debug', base: undefined, timestamp: false }, {
+      write: (line: string) => {
+        const { level, msg, ...rest } = JSON.parse(line) as Record<string, unknown>;
+        this.log(`  ${name} ${pino.levels.labels[Number(level)] ?? level}: ${String(msg)} ${Object.keys(rest).length > 0 ? JSON.stringify(rest) : ''}`);
+      },
+    });
   }
 
   log(line: string): void {
@@ -168,7 +191,13 @@ export class SimCluster {
     for (const n of this.nodes) {
       const inc = n.dbd?.ctx.incarnation;
       if (inc === undefined) continue;
-      for (const c of n.copies()) if (c.dmaster === n.pnn) this.holders.get(c.key)?.add(`${n.pnn}/${inc}`);
+      const holder = `${n.pnn}/${inc}`;
+      // Stop and ban clear meta.valid (§5.4): what only this node held may be lost from now.
+      if (n.dbd?.ctx.dbs.get(simDbId())?.file.meta.get().valid === 0) {
+        for (const [key, held] of this.holders) if (held.delete(holder)) this.model.leftOut(key, this.world.nowMs);
+        continue;
+      }
+      for (const c of n.copies()) if (c.dmaster === n.pnn) this.holders.get(c.key)?.add(holder);
     }
   }
 
@@ -181,7 +210,9 @@ export class SimCluster {
       const st = ctx === undefined ? 'down' : `g${ctx.vnn.generation % 2 ** 32}${n.serving() ? 's' : ''}${ctx.status.recoveryFreeze !== 0 ? 'f' : ''}`;
       const db = ctx?.dbs.get(simDbId());
       const lock = db?.file.sql.prepare<[Buffer], { holder: string }>('SELECT holder FROM locks WHERE key = ?').get(Buffer.from(key));
-      return `${n.pnn}[${st}]:${c === undefined ? '-' : `${c.rsn}/${c.dmaster}/${c.data === '' ? '∅' : c.data}`}${lock === undefined ? '' : ` L=${lock.holder}`}`;
+      const ks = db?.keys.get(Buffer.from(key).toString('latin1'));
+      const flow = ks === undefined ? '' : `${ks.waiters.length > 0 ? ` W=${ks.waiters.map((w) => (w.kind === 'call' ? `call:${w.call.origin}` : w.clientId)).join(',')}` : ''}${ks.inflight !== undefined ? ` I>${ks.inflight.to}` : ''}${ks.marked ? ' M' : ''}`;
+      return `${n.pnn}[${st}]:${c === undefined ? '-' : `${c.rsn}/${c.dmaster}/${c.data === '' ? '∅' : c.data}`}${lock === undefined ? '' : ` L=${lock.holder}`}${flow}`;
     }).join(' ');
     if (line === this.watched) return;
     this.watched = line;

@@ -4,7 +4,7 @@
 // one drops its timers and every answer addressed to it; a restart builds a new core over what
 // the real daemon keeps on disk (recoverd's vote file, vacuumd's state file).
 import type { Envelope, EnvelopeInit, ctdbng } from '@ctdbng/protocol';
-import { silentLogger, type ReplyResult, type RequestId, type TunableValues } from '@ctdbng/common';
+import { type ReplyResult, type RequestId, type TunableValues } from '@ctdbng/common';
 import { nullMetrics, RecoverdCore, type DbdTarget, type TimerId } from '@ctdbng/recoverd';
 import { StateFile, VacuumCore, type VacuumSettings } from '@ctdbng/vacuumd';
 import { MemoryVotes } from './memory-state.js';
@@ -86,7 +86,7 @@ export class SimRecoverd {
     const epoch = this.epoch;
     const { world, network } = this.env;
     const pnn = this.node.pnn;
-    const core = new RecoverdCore({ pnn, nodes: this.env.nodes, tunables: this.env.tunables, log: silentLogger() }, {
+    const core = new RecoverdCore({ pnn, nodes: this.env.nodes, tunables: this.env.tunables, log: this.env.logger(pnn, 'recoverd') }, {
       clock: { nowMs: () => world.nowMs, nowNs: () => Math.round(world.nowMs * 1e6) },
       random: { next: () => this.rng.next() },
       setTimer: (id, ms) => this.timers.setTimer(id, ms),
@@ -172,7 +172,7 @@ export class SimVacuumd {
           }),
       },
       state: this.state,
-      log: silentLogger(),
+      log: this.env.logger(this.node.pnn, 'vacuumd'),
       settings: () => vacuumSettings(pnn, this.env.tunables),
     });
     this.core = core;

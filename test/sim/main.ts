@@ -2,7 +2,7 @@
 // deterministic simulation of the three daemons' cores (issue 11). Without --seed it runs
 // schedules from seeds base, base+1, …; a failure prints its seed, the one-line command that
 // replays it, the violations and the shrunk trace, and exits 1. With --seed it replays one
-// schedule and prints its trace; --watch KEY adds every change of that key's copies to it.
+// schedule and prints its trace; --watch KEY adds every change of that key's copies to it, --logs the daemons' logs.
 import { shrink } from './shrink.js';
 import { describe, runSchedule, type ScheduleResult } from './schedule.js';
 
@@ -13,11 +13,17 @@ interface Args {
   nodes?: number;
   base: number;
   watch?: string;
+  logs?: boolean;
 }
 
 function parse(argv: string[]): Args {
   const a: Args = { base: Date.now() % 1_000_000_000 };
   for (let i = 0; i < argv.length; i += 2) {
+    if (argv[i] === '--logs') {
+      a.logs = true;
+      i--;
+      continue;
+    }
     if (argv[i] === '--watch') {
       a.watch = argv[i + 1] ?? '';
       continue;
@@ -52,7 +58,7 @@ export function failureReport(r: ScheduleResult): string {
 function main(): number {
   const args = parse(process.argv.slice(2));
   if (args.seed !== undefined) {
-    const r = runSchedule({ seed: args.seed, ...(args.nodes !== undefined ? { nodes: args.nodes } : {}), ...(args.watch !== undefined ? { watchKey: args.watch } : {}) });
+    const r = runSchedule({ seed: args.seed, ...(args.nodes !== undefined ? { nodes: args.nodes } : {}), ...(args.watch !== undefined ? { watchKey: args.watch } : {}), ...(args.logs === true ? { logs: true } : {}) });
     process.stdout.write(`${r.trace.join('\n')}\n`);
     if (r.ok) {
       process.stdout.write(`seed ${r.seed}: ok (${r.nodes} nodes, ${r.steps.length} steps, ${r.events} events, ${(r.simMs / 1000).toFixed(1)} s simulated)\n`);

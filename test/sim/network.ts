@@ -49,6 +49,8 @@ export class Network {
   sent = 0;
   dropped = 0;
   readonly rules: Rule[] = [];
+  /** Sees every frame delivered (`--watch`: the messages about one key). */
+  tap: ((kind: ChannelKind, from: number, to: number, env: Envelope) => void) | undefined;
 
   constructor(private readonly world: World, private readonly rng: Prng) {}
 
@@ -85,6 +87,7 @@ export class Network {
       }
       const dec = decodeEnvelope(frame);
       if (!dec.ok) throw new Error(`sim: undecodable frame on ${name}: ${dec.error.message}`);
+      this.tap?.(kind, from, to, dec.envelope);
       deliver(dec.envelope);
     });
     ch.inFlight.push(ev);

@@ -5,7 +5,7 @@
 // on disk — dbd's node state file, recoverd's vote file, vacuumd's state file — survives; dbd's
 // volatile dbs start empty).
 import { ctdbng, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
-import { fnv1a32String, silentLogger, type NodesFile, type TunableValues } from '@ctdbng/common';
+import { fnv1a32String, type Logger, type NodesFile, type TunableValues } from '@ctdbng/common';
 import { DbdCore, type CoreIo } from '@ctdbng/dbd';
 import { DbFile, SharedAccessDb, type DbIdentity } from '@ctdbng/store';
 import type { Statement } from 'better-sqlite3';
@@ -30,6 +30,8 @@ export interface NodeEnv {
   peer(pnn: number): SimNode;
   /** dbd answered a vacuumd request (the model watches StoreTombstone complete, invariant 2). */
   onVacuumReply(pnn: number, request: EnvelopeInit, reply: Envelope): void;
+  /** The logger of a daemon: silent, or into the trace (`--logs`). */
+  logger(pnn: number, daemon: DaemonName): Logger;
 }
 
 export class SimNode implements NodeView {
@@ -56,7 +58,7 @@ export class SimNode implements NodeView {
 
   startDbd(): void {
     this.dbdEpoch++;
-    const core = new DbdCore({ pnn: this.pnn, nodes: this.env.nodes, host: `host${this.pnn}`, tunables: { ...this.env.tunables }, log: silentLogger() }, this.dbdIo());
+    const core = new DbdCore({ pnn: this.pnn, nodes: this.env.nodes, host: `host${this.pnn}`, tunables: { ...this.env.tunables }, log: this.env.logger(this.pnn, 'dbd') }, this.dbdIo());
     this.dbd = core;
     core.start();
     for (const p of this.env.nodes.nodes) if (!p.deleted && p.pnn !== this.pnn && this.env.peer(p.pnn).dbd !== undefined) {

@@ -35,6 +35,7 @@ export interface ScheduleOptions {
   nodes?: number;
   stepsMax?: number;
   watchKey?: string;
+  logs?: boolean;
 }
 
 export interface ScheduleResult {
@@ -136,7 +137,7 @@ function finalValues(c: SimCluster): Map<string, string> {
 export function runSchedule(o: ScheduleOptions): ScheduleResult {
   const rng = new Prng(o.seed);
   const nodes = o.nodes ?? rng.pick([3, 3, 3, 4, 5, 5, 7]);
-  const c = new SimCluster({ seed: o.seed, nodes, clientsPerNode: 2, keys: 6, ...(o.watchKey !== undefined ? { watchKey: o.watchKey } : {}) });
+  const c = new SimCluster({ seed: o.seed, nodes, clientsPerNode: 2, keys: 6, ...(o.watchKey !== undefined ? { watchKey: o.watchKey } : {}), ...(o.logs === true ? { logs: true } : {}) });
   const steps = o.steps ?? drawSteps(rng.fork('steps'), nodes, o.stepsMax ?? rng.between(4, 16));
   c.start();
   const started = c.runUntil(() => converged(c), convergeBoundMs);
