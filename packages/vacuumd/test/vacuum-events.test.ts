@@ -56,7 +56,7 @@ describe('requests that fail', () => {
 });
 
 describe('waits are timers', () => {
-  it('after a failed attempt the tick comes at the item\'s next try: retries 200, 400, 400 ms apart', () => {
+  it('after a failed attempt the tick comes at the item\'s next try: retries 100, 200, 400, 400 ms apart', () => {
     const { dbd, core, clock, runFor } = rig({ settings: { retryDelayMsMin: 100, retryDelayMsMax: 400 } });
     dbd.delete('x');
     dbd.remote.set('x', () => [VacuumResult.VACUUM_RESULT_LOCKED]);
@@ -68,11 +68,27 @@ describe('waits are timers', () => {
     };
     const t0 = clock.t;
     core.start();
-    runFor(11_500);
-    // The first retry waits for the next VacuumInterval tick (10 s: the tick was armed before the
-    // first pass had failed); from then on the tick is armed at the earliest next try, and each
-    // attempt is 1 ms (the pace after its batch) past the previous one's delay.
-    expect(plansAtMs.map((t) => t - t0)).toEqual([0, 10_000, 10_201, 10_602, 11_003, 11_404]);
+    runFor(1_600);
+    // When the passes end the tick is armed at the earliest next try (not at VacuumInterval, 10 s
+    // here); each attempt is 1 ms (the pace after its batch) past the previous one's delay.
+    expect(plansAtMs.map((t) => t - t0)).toEqual([0, 101, 302, 703, 1_104, 1_505]);
+  });
+
+  it('an item that stays due while dbd is frozen does not make vacuumd ask dbd again every few ms: one tick per VacuumInterval', () => {
+    const { dbd, core, io, state, runFor } = rig({ settings: { intervalMs: 1000 } });
+    dbd.delete('x');
+    dbd.remote.set('x', () => [VacuumResult.VACUUM_RESULT_LOCKED]);
+    core.start();
+    runFor(10);
+    expect(state.get(db, k('x'))).toMatchObject({ attempts: 1 });
+    dbd.frozen = true;
+    const before = io.requests.length;
+    runFor(5_000);
+    // A tick is GetDbMap + GetNodeState; the item, due again 100 ms after its failure, cannot be
+    // vacuumed while dbd is frozen.
+    const ticks = io.requests.slice(before).filter((r) => r.body === 'getDbMap').length;
+    expect(ticks).toBeGreaterThanOrEqual(5);
+    expect(ticks).toBeLessThanOrEqual(6);
   });
 
   it('after a batch vacuumd waits as long as the batch took (§4.7), at most 50 ms', () => {

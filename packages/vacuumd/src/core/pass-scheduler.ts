@@ -46,6 +46,8 @@ export interface SchedulerDeps {
   settings(): VacuumSettings;
   onReport?(r: PassReport): void;
   stopping(): boolean;
+  /** No pass runs or waits to: the items' next tries are known now. */
+  idle?(): void;
 }
 
 /** The core's db map: a known db, or a refresh (GetDbMap) for one that is not known yet. */
@@ -218,7 +220,11 @@ export class PassScheduler {
   }
 
   private afterPass(): void {
-    if (!this.d.stopping()) return this.schedule();
+    if (!this.d.stopping()) {
+      this.schedule();
+      if (!this.busy()) this.d.idle?.();
+      return;
+    }
     const stopped = this.onStopped;
     this.onStopped = undefined;
     stopped?.();

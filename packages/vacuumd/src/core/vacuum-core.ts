@@ -42,7 +42,7 @@ export class VacuumCore {
   constructor(private readonly d: VacuumCoreDeps) {
     this.requests = new RequestTable(d.io, () => d.settings().requestTimeoutMs);
     this.req = new DbdRequests(this.requests);
-    this.passes = new PassScheduler({ ...d, requests: this.requests, gate: this.gate, stopping: () => this.stopping }, {
+    this.passes = new PassScheduler({ ...d, requests: this.requests, gate: this.gate, stopping: () => this.stopping, idle: () => this.afterPasses() }, {
       knows: (dbId) => this.dbs.get(dbId),
       refresh: (then) => this.refresh((err) => {
         if (err !== undefined) this.d.log.warn({ err: String(err) }, 'dbd not answering GetDbMap');
@@ -184,14 +184,25 @@ export class VacuumCore {
     });
   }
 
-  /** The next tick: VacuumInterval, or sooner at the earliest retry (backoffs shorter than it). */
+  /** The passes ended: the tick comes at the earliest next try they left, if sooner. */
+  private afterPasses(): void {
+    if (!this.ticking) this.armTick();
+  }
+
+  /**
+   * The next tick: VacuumInterval, or sooner at the earliest retry still to come (backoffs
+   * shorter than it). An item already due when no pass runs could not be vacuumed by the last
+   * pass (dbd frozen, its db not attached): it waits for the interval, not for a tick every
+   * few ms that would ask dbd again and again.
+   */
   private armTick(): void {
     if (this.stopping) return;
     const intervalMs = this.d.settings().intervalMs;
     let delayMs = intervalMs;
     try {
       const due = this.nextDueMs();
-      if (due !== undefined) delayMs = Math.min(intervalMs, Math.max(10, due - this.d.io.clock.nowMs()));
+      const now = this.d.io.clock.nowMs();
+      if (due !== undefined && due > now) delayMs = Math.min(intervalMs, Math.max(10, due - now));
     } catch (err) {
       if (err instanceof InvariantError) throw err;
       this.d.log.error({ err }, 'vacuum tick failed');
