@@ -39,7 +39,7 @@ export function twoWriters(nodes: readonly NodeView[]): string[] {
 /** 2. A value a completed vacuuming deleted is never served again (§5.4). */
 export function resurrections(nodes: readonly NodeView[], model: Model): string[] {
   const out: string[] = [];
-  const dead = new Map<string, Set<string>>();
+  const dead = new Map<string, ReadonlySet<string>>();
   for (const n of nodes) {
     if (!n.serving()) continue;
     for (const c of n.copies()) {

@@ -12,21 +12,25 @@ import { SimNode, simDbId, simDbName, type DaemonName } from './node.js';
 import { Prng } from './prng.js';
 import { World } from './world.js';
 
-/** Fast, bounded recoveries on virtual time (the relations dbd checks hold: lease < keepalive × limit). */
+/**
+ * Fast, bounded recoveries on virtual time, with the defaults' proportions (the relations dbd
+ * checks hold: lease < keepalive × limit, two broadcasts within LeaderTimeout). Every idle
+ * message costs the simulation an event, so the intervals are as long as these allow.
+ */
 export const simTunables: Partial<TunableValues> = {
   sharedAccessLeaseMs: 400,
   keepaliveIntervalSeconds: 1,
   keepaliveLimitCount: 3,
   leaderTimeoutMs: 1000,
-  leaderBroadcastIntervalMs: 200,
-  recoverIntervalMs: 200,
+  leaderBroadcastIntervalMs: 250,
+  recoverIntervalMs: 500,
   rerecoveryTimeoutMs: 100,
   recoveryDrainTimeoutMs: 300,
   recoveryTimeoutMs: 3000,
   controlTimeoutMs: 2000,
   vacuumIntervalSeconds: 1,
-  vacuumRetryMinMs: 50,
-  vacuumRetryMaxMs: 500,
+  vacuumRetryMinMs: 100,
+  vacuumRetryMaxMs: 1000,
   lockLeaseSeconds: 10,
 };
 
@@ -159,14 +163,34 @@ export class SimCluster {
     return done();
   }
 
-  /** What the checkers read, in one string: equal to the last step's, the checks are skipped. */
-  private lastChecked = '';
+  /** What the checkers read, as numbers: equal to the last step's, the checks are skipped. */
+  private readonly lastChecked: number[] = [];
+
+  private unchanged(): boolean {
+    const sig = this.lastChecked;
+    let same = sig.length > 0;
+    let i = 0;
+    const put = (v: number): void => {
+      if (sig[i] !== v) {
+        same = false;
+        sig[i] = v;
+      }
+      i++;
+    };
+    put(this.model.deadVersion);
+    put(this.model.writes.length);
+    for (const n of this.nodes) {
+      put(n.dbdEpoch);
+      put(n.changes());
+      put(n.serving() ? 1 : 0);
+      put(n.settledIn() ?? -1);
+      put(n.recoverd.isLeader() ? n.recoverd.term() : -1);
+    }
+    return same;
+  }
 
   check(): void {
-    let sig = `${this.model.version}`;
-    for (const n of this.nodes) sig += `|${n.dbdEpoch}:${n.changes()}:${n.serving() ? 1 : 0}:${n.settledIn() ?? ''}:${n.recoverd.isLeader() ? n.recoverd.term() : ''}`;
-    if (sig === this.lastChecked) return;
-    this.lastChecked = sig;
+    if (this.unchanged()) return;
     this.noteHolders();
     if (this.o.watchKey !== undefined) this.watch(this.o.watchKey);
     const v = [
@@ -193,7 +217,7 @@ export class SimCluster {
       if (inc === undefined) continue;
       const holder = `${n.pnn}/${inc}`;
       // Stop and ban clear meta.valid (§5.4): what only this node held may be lost from now.
-      if (n.dbd?.ctx.dbs.get(simDbId())?.file.meta.get().valid === 0) {
+      if (!n.copiesValid()) {
         for (const [key, held] of this.holders) if (held.delete(holder)) this.model.leftOut(key, this.world.nowMs);
         continue;
       }

@@ -1,10 +1,12 @@
-// `npm run sim -- [--seed S] [--schedules N | --minutes M] [--nodes N] [--base B]`: the
+// `npm run sim -- [--seed S] [--schedules N | --minutes M] [--nodes N] [--base B] [--digest]`: the
 // deterministic simulation of the three daemons' cores (issue 11). Without --seed it runs
 // schedules from seeds base, base+1, …; a failure prints its seed, the one-line command that
 // replays it, the violations and the shrunk trace, and exits 1. With --seed it replays one
-// schedule and prints its trace; --watch KEY adds every change of that key's copies to it, --logs the daemons' logs.
-import { shrink } from './shrink.js';
-import { describe, runSchedule, type ScheduleResult } from './schedule.js';
+// schedule and prints its trace; --watch KEY adds every change of that key's copies to it,
+// --logs the daemons' logs. --digest prints a sha256 of every trace (two runs must agree).
+import { createHash } from 'node:crypto';
+import { failureReport } from './report.js';
+import { runSchedule } from './schedule.js';
 
 interface Args {
   seed?: number;
@@ -14,13 +16,15 @@ interface Args {
   base: number;
   watch?: string;
   logs?: boolean;
+  digest?: boolean;
 }
 
 function parse(argv: string[]): Args {
   const a: Args = { base: Date.now() % 1_000_000_000 };
   for (let i = 0; i < argv.length; i += 2) {
-    if (argv[i] === '--logs') {
-      a.logs = true;
+    if (argv[i] === '--logs' || argv[i] === '--digest') {
+      if (argv[i] === '--logs') a.logs = true;
+      else a.digest = true;
       i--;
       continue;
     }
@@ -42,19 +46,6 @@ function parse(argv: string[]): Args {
   return a;
 }
 
-export function failureReport(r: ScheduleResult): string {
-  const shrunk = shrink(r);
-  return [
-    `FAILED seed ${r.seed} (${r.nodes} nodes): replay with: npm run sim -- --seed ${r.seed}${r.nodes ? ` --nodes ${r.nodes}` : ''}`,
-    ...r.violations.slice(0, 10).map((v) => `  violation: ${v}`),
-    `shrunk to ${shrunk.steps.length} of ${r.steps.length} steps:`,
-    ...shrunk.steps.map((s) => `  ${describe(s.action)} then ${s.waitMs} ms`),
-    'trace of the shrunk schedule:',
-    ...shrunk.trace.map((l) => `  ${l}`),
-    ...shrunk.violations.slice(0, 5).map((v) => `  violation: ${v}`),
-  ].join('\n');
-}
-
 function main(): number {
   const args = parse(process.argv.slice(2));
   if (args.seed !== undefined) {
@@ -74,9 +65,11 @@ function main(): number {
   let events = 0;
   let simMs = 0;
   let lastReport = started;
+  const hash = createHash('sha256');
   for (let seed = args.base; done < count && performance.now() < deadline; seed++) {
     const r = runSchedule({ seed, ...(args.nodes !== undefined ? { nodes: args.nodes } : {}) });
     done++;
+    for (const line of r.trace) hash.update(`${line}\n`);
     events += r.events;
     simMs += r.simMs;
     if (!r.ok) {
@@ -94,6 +87,7 @@ function main(): number {
     `${done} schedules from seed ${args.base}: 0 violations`,
     `${s.toFixed(1)} s wall, ${(done / s).toFixed(1)} schedules/s, ${(events / s).toFixed(0)} events/s, ${(simMs / 1000 / s).toFixed(0)}× real time`,
     `1,000,000 schedules would take ${(perSchedule * 1e6 / 3600).toFixed(1)} h on one core`,
+    ...(args.digest === true ? [`traces sha256 ${hash.digest('hex')}`] : []),
     '',
   ].join('\n'));
   return 0;

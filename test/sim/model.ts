@@ -24,12 +24,15 @@ export interface VacuumedDeletion {
   atMs: number;
 }
 
+const noValues: ReadonlySet<string> = new Set();
+
 export class Model {
   readonly writes: WriteOp[] = [];
   readonly vacuumed: VacuumedDeletion[] = [];
-  /** Rises with every change of the model (the checkers' caches key on it). */
-  version = 0;
+  /** Rises when a delete is recorded or a vacuuming completes: what deadValues() depends on. */
+  deadVersion = 0;
   private readonly deadCache = new Map<string, { version: number; dead: Set<string> }>();
+  private readonly vacuumedKeys = new Set<string>();
   /**
    * Moments a generation left out a node that held a key ('*': any key): a write of that key
    * acknowledged before may be lost (DESIGN §5.4: its only holder was left out).
@@ -41,18 +44,20 @@ export class Model {
     const times = this.leftOutAt.get(key) ?? [];
     times.push(atMs);
     this.leftOutAt.set(key, times);
-    this.version++;
   }
 
   record(op: WriteOp): void {
     this.writes.push(op);
-    this.version++;
+    // A write recorded now ended now, after every completed vacuuming: it changes no dead set;
+    // a delete may have begun before one.
+    if (op.value === '') this.deadVersion++;
   }
 
   /** StoreTombstone of `key` at `rsn` reached every member at `atMs`. */
   vacuumCompleted(v: VacuumedDeletion): void {
     this.vacuumed.push(v);
-    this.version++;
+    this.vacuumedKeys.add(v.key);
+    this.deadVersion++;
   }
 
   /**
@@ -60,11 +65,12 @@ export class Model {
    * (invariant 2). For each completed vacuuming, the last delete begun before it; every write
    * acknowledged before that delete began wrote a dead value.
    */
-  deadValues(key: string): Set<string> {
+  deadValues(key: string): ReadonlySet<string> {
+    if (!this.vacuumedKeys.has(key)) return noValues;
     const cached = this.deadCache.get(key);
-    if (cached !== undefined && cached.version === this.version) return cached.dead;
+    if (cached !== undefined && cached.version === this.deadVersion) return cached.dead;
     const dead = new Set<string>();
-    this.deadCache.set(key, { version: this.version, dead });
+    this.deadCache.set(key, { version: this.deadVersion, dead });
     for (const v of this.vacuumed) {
       if (v.key !== key) continue;
       const deletes = this.writes.filter((d) => d.key === key && d.value === '' && d.outcome !== 'failed' && d.startMs <= v.atMs).sort((a, b) => a.startMs - b.startMs);

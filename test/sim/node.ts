@@ -49,7 +49,10 @@ export class SimNode implements NodeView {
   private readonly shared = new Map<string, { epoch: number; db: SharedAccessDb; incarnation: number }>();
 
   constructor(readonly pnn: number, private readonly env: NodeEnv, private readonly rng: Prng) {
-    this.dbdTimers = new SimTimers(env.world, (id) => this.dbd?.onTimer(id));
+    this.dbdTimers = new SimTimers(env.world, (id) => {
+      this.dirty = true;
+      this.dbd?.onTimer(id);
+    });
     this.recoverd = new SimRecoverd(this, env, rng.fork('recoverd'));
     this.vacuumd = new SimVacuumd(this, env);
   }
@@ -58,11 +61,13 @@ export class SimNode implements NodeView {
 
   startDbd(): void {
     this.dbdEpoch++;
+    this.dirty = true;
     const core = new DbdCore({ pnn: this.pnn, nodes: this.env.nodes, host: `host${this.pnn}`, tunables: { ...this.env.tunables }, log: this.env.logger(this.pnn, 'dbd') }, this.dbdIo());
     this.dbd = core;
     core.start();
     for (const p of this.env.nodes.nodes) if (!p.deleted && p.pnn !== this.pnn && this.env.peer(p.pnn).dbd !== undefined) {
       core.onLinkUp(p.pnn);
+      this.env.peer(p.pnn).dirty = true;
       this.env.peer(p.pnn).dbd!.onLinkUp(this.pnn);
     }
   }
@@ -71,11 +76,15 @@ export class SimNode implements NodeView {
     const core = this.dbd;
     if (core === undefined) return;
     this.dbd = undefined;
+    this.dirty = true;
     this.dbdTimers.clear();
     this.replies.clear();
     this.shared.clear();
     core.stop();
-    for (const p of this.env.nodes.nodes) if (!p.deleted && p.pnn !== this.pnn) this.env.peer(p.pnn).dbd?.onLinkDown(this.pnn);
+    for (const p of this.env.nodes.nodes) if (!p.deleted && p.pnn !== this.pnn) {
+      this.env.peer(p.pnn).dirty = true;
+      this.env.peer(p.pnn).dbd?.onLinkDown(this.pnn);
+    }
   }
 
   private dbdIo(): CoreIo {
@@ -94,7 +103,9 @@ export class SimNode implements NodeView {
         const target = this.env.peer(to);
         const targetEpoch = target.dbdEpoch;
         network.send('node', this.pnn, to, 'dbd', env, (e) => {
-          if (target.dbdEpoch === targetEpoch && target.dbd !== undefined && this.dbdEpoch === epoch) target.dbd.onNodeMessage(e);
+          if (target.dbdEpoch !== targetEpoch || target.dbd === undefined || this.dbdEpoch !== epoch) return;
+          target.dirty = true;
+          target.dbd.onNodeMessage(e);
         });
       },
       setTimer: (id, ms) => this.dbdTimers.setTimer(id, ms),
@@ -132,6 +143,7 @@ export class SimNode implements NodeView {
     this.env.network.send(kind, fromPnn, this.pnn, `req:${clientId}`, withId, (env) => {
       const core = this.dbd;
       if (core === undefined || this.dbdEpoch !== epoch) return;
+      this.dirty = true;
       this.replies.set(`${clientId}/${env.requestId}`, reply);
       if (this.failStep !== undefined && env.body === this.failStep) {
         core.io.sendToClient(clientId, { requestId: env.requestId, error: { code: ctdbng.v1.ErrorCode.ERR_INTERNAL, message: `${this.failStep} failed (fault injection)` } });
@@ -147,6 +159,7 @@ export class SimNode implements NodeView {
     const core = this.dbd;
     const db = core?.ctx.dbs.get(dbId);
     if (core === undefined || db === undefined) return undefined;
+    this.dirty = true; // the client writes the db file itself
     const known = this.shared.get(clientId);
     if (known !== undefined && known.epoch === this.dbdEpoch) return known;
     const env = { nowNs: () => Math.round(this.env.world.nowMs * 1e6), newLockToken: () => 1 + Math.floor(tokens.next() * (2 ** 48 - 2)) };
@@ -168,18 +181,33 @@ export class SimNode implements NodeView {
   }
 
   /**
+   * Something reached this node's dbd (a message, a request, a timer, a link event) or a
+   * shared-access client took a handle: only then can its db have changed.
+   */
+  dirty = true;
+
+  /**
    * A number that changes whenever this node's db may have (SQLite's total_changes of its
-   * connection, and the dbd's epoch): the checkers skip a step where no node's changed.
+   * connection, read only when the node is dirty): the checkers skip a step where no node's did.
    */
   changes(dbId = simDbId()): number {
     const db = this.dbd?.ctx.dbs.get(dbId);
     if (db === undefined) return -1;
     let cache = this.copyCache;
     if (cache === undefined || cache.file !== db.file) {
-      cache = { file: db.file, changes: -1, copies: [], stmt: db.file.sql.prepare<[], { n: number }>('SELECT total_changes() AS n') };
+      cache = {
+        file: db.file, changes: -1, seen: -1, copies: [], valid: false,
+        total: db.file.sql.prepare<[], { n: number }>('SELECT total_changes() AS n'),
+        all: db.file.sql.prepare<[], [Buffer, number, number, Buffer]>('SELECT key, rsn, dmaster, data FROM records').raw(true),
+      };
       this.copyCache = cache;
+      this.dirty = true;
     }
-    return cache.stmt.get()!.n;
+    if (this.dirty) {
+      this.dirty = false;
+      cache.seen = cache.total.get()!.n;
+    }
+    return cache.seen;
   }
 
   /** This node's copies of the simulation's db; read again only when its connection changed something. */
@@ -190,12 +218,28 @@ export class SimNode implements NodeView {
     if (db === undefined || cache === undefined) return [];
     if (changes !== cache.changes) {
       cache.changes = changes;
-      cache.copies = db.file.records.pageAll(undefined, 1_000_000).map((r) => ({ key: r.key.toString(), rsn: r.rsn, dmaster: r.dmaster, data: r.data.toString() }));
+      cache.valid = db.file.meta.get().valid === 1;
+      cache.copies = cache.all.all().map(([key, rsn, dmaster, data]) => ({ key: key.toString(), rsn, dmaster, data: data.toString() }));
     }
     return cache.copies;
   }
 
-  private copyCache: { file: DbFile; changes: number; copies: CopyView[]; stmt: Statement<[], { n: number }> } | undefined;
+  /** meta.valid of this node's copy of the db (stop and ban clear it, §5.4). */
+  copiesValid(): boolean {
+    this.copies();
+    return this.copyCache?.valid ?? false;
+  }
+
+  private copyCache: {
+    file: DbFile;
+    /** total_changes when copies were read, and when last looked at. */
+    changes: number;
+    seen: number;
+    copies: CopyView[];
+    valid: boolean;
+    total: Statement<[], { n: number }>;
+    all: Statement<[], [Buffer, number, number, Buffer]>;
+  } | undefined;
 }
 
 /** The one db of a simulation. */

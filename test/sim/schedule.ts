@@ -76,7 +76,7 @@ export function drawSteps(rng: Prng, nodes: number, count: number): Step[] {
     else if (r < 0.93) action = { t: 'cont', pnn: pnn() };
     else if (r < 0.96) action = { t: 'ban', pnn: pnn() };
     else action = { t: 'unban', pnn: pnn() };
-    steps.push({ action, waitMs: rng.between(20, 1500) });
+    steps.push({ action, waitMs: rng.between(20, 900) });
   }
   return steps;
 }
@@ -136,9 +136,11 @@ function finalValues(c: SimCluster): Map<string, string> {
 
 export function runSchedule(o: ScheduleOptions): ScheduleResult {
   const rng = new Prng(o.seed);
-  const nodes = o.nodes ?? rng.pick([3, 3, 3, 4, 5, 5, 7]);
+  // Drawn even when given, so that the rest of the schedule is the seed's either way.
+  const drawnNodes = rng.pick([3, 3, 3, 4, 5, 5, 7]);
+  const nodes = o.nodes ?? drawnNodes;
   const c = new SimCluster({ seed: o.seed, nodes, clientsPerNode: 2, keys: 6, ...(o.watchKey !== undefined ? { watchKey: o.watchKey } : {}), ...(o.logs === true ? { logs: true } : {}) });
-  const steps = o.steps ?? drawSteps(rng.fork('steps'), nodes, o.stepsMax ?? rng.between(4, 16));
+  const steps = o.steps ?? drawSteps(rng.fork('steps'), nodes, o.stepsMax ?? rng.between(3, 10));
   c.start();
   const started = c.runUntil(() => converged(c), convergeBoundMs);
   if (!started) c.violations.push(`the cluster did not come up within ${convergeBoundMs} ms`);

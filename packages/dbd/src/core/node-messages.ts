@@ -37,7 +37,7 @@ export function handleNodeMessage(core: DbdCore, env: Envelope): void {
     ctx.sendNode(from, { nodeError: { refId: 0, code: ErrorCode.ERR_NODES_MISMATCH, message: 'nodes files differ' } });
     return;
   }
-  if (!core.links.heard(from, h.incarnation, h.seq)) return;
+  if (!core.links.heard(from, h.incarnation, h.generation, h.seq)) return;
   // A peer we hear from is reachable: after a cut-off heals the ZeroMQ connection may never
   // have dropped, so no handshake event would bring the link back up.
   if (!ctx.linksUp.has(from)) core.onLinkUp(from);
