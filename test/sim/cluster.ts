@@ -138,6 +138,7 @@ export class SimCluster {
       n.startDbd();
       // The db is attached again from the peers' NodeHello or the next recovery, as a real dbd does.
     } else if (!n[daemon].alive) n[daemon].start();
+    else return;
     this.log(`restart ${daemon} of node ${pnn}`);
   }
 

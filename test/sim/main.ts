@@ -4,8 +4,10 @@
 // replays it, the violations and the shrunk trace, and exits 1. With --seed it replays one
 // schedule and prints its trace; --watch KEY adds every change of that key's copies to it,
 // --logs the daemons' logs. --digest prints a sha256 of every trace (two runs must agree).
+// --scenario NAME runs one named scenario (test/sim/scenarios.ts) and prints its trace.
 import { createHash } from 'node:crypto';
 import { failureReport } from './report.js';
+import { runScenario, scenarios } from './scenarios.js';
 import { runSchedule } from './schedule.js';
 
 interface Args {
@@ -17,6 +19,7 @@ interface Args {
   watch?: string;
   logs?: boolean;
   digest?: boolean;
+  scenario?: string;
 }
 
 function parse(argv: string[]): Args {
@@ -26,6 +29,10 @@ function parse(argv: string[]): Args {
       if (argv[i] === '--logs') a.logs = true;
       else a.digest = true;
       i--;
+      continue;
+    }
+    if (argv[i] === '--scenario') {
+      a.scenario = argv[i + 1] ?? '';
       continue;
     }
     if (argv[i] === '--watch') {
@@ -48,6 +55,16 @@ function parse(argv: string[]): Args {
 
 function main(): number {
   const args = parse(process.argv.slice(2));
+  if (args.scenario !== undefined) {
+    const sc = scenarios.find((x) => x.name === args.scenario);
+    if (sc === undefined) throw new Error(`no scenario named "${args.scenario}"; there are:\n${scenarios.map((x) => `  ${x.name}`).join('\n')}`);
+    const r = runScenario(sc, { ...(args.logs === true ? { logs: true } : {}), ...(args.watch !== undefined ? { watchKey: args.watch } : {}) });
+    process.stdout.write(`${r.trace.join('\n')}\n`);
+    if (r.missed !== '') process.stdout.write(`scenario missed its fault: ${r.missed}\n`);
+    if (!r.ok) process.stdout.write(`${failureReport(r)}\n`);
+    else process.stdout.write(`scenario "${sc.name}": ok\n`);
+    return r.ok && r.missed === '' ? 0 : 1;
+  }
   if (args.seed !== undefined) {
     const r = runSchedule({ seed: args.seed, ...(args.nodes !== undefined ? { nodes: args.nodes } : {}), ...(args.watch !== undefined ? { watchKey: args.watch } : {}), ...(args.logs === true ? { logs: true } : {}) });
     process.stdout.write(`${r.trace.join('\n')}\n`);

@@ -30,7 +30,7 @@ export interface Rule {
   to?: number;
   drop?: boolean;
   delayMs?: number;
-  before?: (env: EnvelopeInit) => void;
+  before?: (env: EnvelopeInit, from: number, to: number) => void;
   always?: boolean;
   /** Set when the rule matched. */
   hits?: number;
@@ -62,8 +62,8 @@ export class Network {
       return;
     }
     const rule = this.rules.length === 0 ? undefined : this.match(kind, from, to, env);
-    if (rule?.before !== undefined) rule.before(env);
-    if (rule?.drop === true) {
+    if (rule?.before !== undefined) rule.before(env, from, to);
+    if (rule?.drop === true || this.cut(kind, from, to)) {
       this.dropped++;
       return;
     }

@@ -43,6 +43,8 @@ export class SimNode implements NodeView {
   readonly nodeState = new MemoryNodeState();
   /** Like run/faults.json "failStep": this recovery control is answered ERR_INTERNAL by the shell. */
   failStep: string | undefined;
+  /** How many controls failStep failed. */
+  failStepHits = 0;
   private readonly dbdTimers: SimTimers;
   private readonly replies = new Map<string, ReplyTo>();
   private requestIds = 0;
@@ -146,6 +148,7 @@ export class SimNode implements NodeView {
       this.dirty = true;
       this.replies.set(`${clientId}/${env.requestId}`, reply);
       if (this.failStep !== undefined && env.body === this.failStep) {
+        this.failStepHits++;
         core.io.sendToClient(clientId, { requestId: env.requestId, error: { code: ctdbng.v1.ErrorCode.ERR_INTERNAL, message: `${this.failStep} failed (fault injection)` } });
         return;
       }

@@ -1,9 +1,20 @@
 // What a failed schedule prints: its seed, the one-line command that replays it, the violations,
-// and the shrunk steps with their trace (issue 11).
+// and the shrunk steps with their trace (issue 11). A named scenario is replayed by its name.
 import { shrink } from './shrink.js';
 import { describe, type ScheduleResult } from './schedule.js';
 
-export function failureReport(r: ScheduleResult): string {
+/** Trace lines a scenario's report shows (the last ones: the fault is near the end). */
+const scenarioTraceLines = 200;
+
+export function failureReport(r: ScheduleResult & { scenario?: string }): string {
+  if (r.scenario !== undefined) {
+    return [
+      `FAILED scenario "${r.scenario}": replay with: npm run sim -- --scenario "${r.scenario}"`,
+      ...r.violations.slice(0, 10).map((v) => `  violation: ${v}`),
+      `the last ${scenarioTraceLines} lines of its trace:`,
+      ...r.trace.slice(-scenarioTraceLines).map((l) => `  ${l}`),
+    ].join('\n');
+  }
   const shrunk = shrink(r);
   return [
     `FAILED seed ${r.seed} (${r.nodes} nodes): replay with: npm run sim -- --seed ${r.seed}`,

@@ -20,6 +20,7 @@ export type Action =
   | { t: 'cont'; pnn: number }
   | { t: 'ban'; pnn: number }
   | { t: 'unban'; pnn: number }
+  | { t: 'failstep'; pnn: number; step: string }
   | { t: 'quiet' };
 
 /** An action and the simulated time that runs after it. */
@@ -52,6 +53,8 @@ export interface ScheduleResult {
 /** How long a healed cluster has to converge (simulated). */
 export const convergeBoundMs = 30_000;
 const daemons: DaemonName[] = ['dbd', 'recoverd', 'vacuumd'];
+/** Recovery controls a node can be made to fail (run/faults.json "failStep"), until the heal. */
+const recoverySteps = ['freeze', 'pullDb', 'pushDbStart', 'pushDbCommit', 'installGeneration', 'thaw'];
 
 export function describe(a: Action): string {
   return Object.entries(a).map(([k, v]) => (k === 't' ? String(v) : `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)).join(' ');
@@ -74,14 +77,15 @@ export function drawSteps(rng: Prng, nodes: number, count: number): Step[] {
     else if (r < 0.83) action = { t: 'restart', pnn: pnn(), daemon: rng.pick(daemons) };
     else if (r < 0.88) action = { t: 'stop', pnn: pnn() };
     else if (r < 0.93) action = { t: 'cont', pnn: pnn() };
-    else if (r < 0.96) action = { t: 'ban', pnn: pnn() };
-    else action = { t: 'unban', pnn: pnn() };
+    else if (r < 0.95) action = { t: 'ban', pnn: pnn() };
+    else if (r < 0.97) action = { t: 'unban', pnn: pnn() };
+    else action = { t: 'failstep', pnn: pnn(), step: rng.pick(recoverySteps) };
     steps.push({ action, waitMs: rng.between(20, 900) });
   }
   return steps;
 }
 
-function apply(c: SimCluster, a: Action): void {
+export function apply(c: SimCluster, a: Action): void {
   c.log(describe(a));
   switch (a.t) {
     case 'quiet': return;
@@ -96,11 +100,12 @@ function apply(c: SimCluster, a: Action): void {
     case 'cont': return c.setFlags(a.pnn, { cont: true });
     case 'ban': return c.setFlags(a.pnn, { banSeconds: 30 });
     case 'unban': return c.setFlags(a.pnn, { unban: true });
+    case 'failstep': c.nodes[a.pnn]!.failStep = a.step; return;
   }
 }
 
 /** Lets idle clients act, one every few ms, until `until()` says stop. */
-function driveClients(c: SimCluster, rng: Prng, active: () => boolean): void {
+export function driveClients(c: SimCluster, rng: Prng, active: () => boolean): void {
   const tick = (): void => {
     if (!active()) return;
     const idle = c.clients.filter((x) => !x.busy);
@@ -152,6 +157,11 @@ export function runSchedule(o: ScheduleOptions): ScheduleResult {
     c.run(s.waitMs);
   }
   faulty = false;
+  return finish(c, o.seed, nodes, steps);
+}
+
+/** After the faulty phase: heal, converge within the bound, one more write per client, the final values. */
+export function finish(c: SimCluster, seed: number, nodes: number, steps: Step[]): ScheduleResult {
   if (c.violations.length === 0) heal(c);
   if (c.violations.length === 0 && !c.runUntil(() => converged(c), convergeBoundMs)) {
     c.violations.push(`no convergence within ${convergeBoundMs} ms after the last fault healed: ${convergenceState(c)}`);
@@ -159,13 +169,14 @@ export function runSchedule(o: ScheduleOptions): ScheduleResult {
   if (c.violations.length === 0) finalRound(c);
   if (c.violations.length === 0) c.violations.push(...lostWrites(finalValues(c), c.model));
   c.log(`end: ${c.model.writes.length} writes, ${c.violations.length} violations`);
-  return { seed: o.seed, nodes, ok: c.violations.length === 0, violations: c.violations, steps, trace: c.trace, simMs: c.world.nowMs, events: c.world.steps };
+  return { seed, nodes, ok: c.violations.length === 0, violations: c.violations, steps, trace: c.trace, simMs: c.world.nowMs, events: c.world.steps };
 }
 
 /** The last fault heals: the network, every daemon, every flag. */
 function heal(c: SimCluster): void {
   c.log('heal all');
   c.network.healAll();
+  for (const n of c.nodes) n.failStep = undefined;
   for (const n of c.nodes) {
     for (const d of daemons) c.restart(n.pnn, d);
   }
