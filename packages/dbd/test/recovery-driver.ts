@@ -1,11 +1,22 @@
 // The recovery steps of DESIGN §5.3 driven by a test playing the leader's recoverd against the
 // in-memory cluster: freeze, pull, merge, push, install generation, thaw. Not a test file.
-import type { BodyOf, ctdbng, EnvelopeInit } from '@ctdbng/protocol';
+import { packRecords, unpackRecords, type BodyOf, type ctdbng, type EnvelopeInit } from '@ctdbng/protocol';
 import { RecordFlags } from '@ctdbng/store';
 import type { Cluster, Pending } from './harness.js';
 
 export type WireRecord = ctdbng.v1.IRecord;
 export type FreezeReply = BodyOf<'freezeReply'>;
+
+/** The records of a PullDbReply page as wire records (the page is packed, recovery.proto). */
+export function pageRecords(page: { packedRecords: Uint8Array }): WireRecord[] {
+  return unpackRecords(page.packedRecords).map((r) => ({ key: r.key, header: { rsn: r.rsn, dmaster: r.dmaster, flags: r.flags }, data: r.data }));
+}
+
+/** A PushDbBatch body for these records, packed. */
+export function batch(term: number, pushId: number, records: readonly WireRecord[]): EnvelopeInit {
+  const packed = packRecords(records.map((r) => ({ key: r.key!, rsn: Number(r.header!.rsn ?? 0), dmaster: r.header!.dmaster ?? 0, flags: r.header!.flags ?? 0, data: r.data ?? new Uint8Array(0) })));
+  return { pushDbBatch: { term, pushId, packedRecords: packed, recordCount: records.length } };
+}
 
 /** A recovery control (or any request) from the node's recoverd, run until idle. */
 export function ctl(c: Cluster, pnn: number, init: EnvelopeInit): Pending {
@@ -32,7 +43,7 @@ export function pullAll(c: Cluster, pnn: number, generation: number, recordsMax 
   let after: Uint8Array | undefined;
   for (;;) {
     const r = ctl(c, pnn, { pullDb: { term, generation, dbId: c.dbId, afterKey: after ?? Buffer.alloc(0), hasAfter: after !== undefined, recordsMax } }).body('pullDbReply');
-    out.records.push(...r.records);
+    out.records.push(...pageRecords(r));
     out.valid = r.valid;
     out.generation = Number(r.generation);
     out.pages++;
@@ -72,7 +83,7 @@ export function push(c: Cluster, pnn: number, records: WireRecord[], o: { genera
   const pushId = nextPushId++;
   ctl(c, pnn, { pushDbStart: { term, pushId, dbId: c.dbId, name: dbName(c, pnn), persistent: false, generation: o.generation, member: o.member ?? true } }).body('ok');
   const size = o.batchSize ?? 3;
-  for (let i = 0; i < records.length; i += size) ctl(c, pnn, { pushDbBatch: { term, pushId, records: records.slice(i, i + size) } }).body('ok');
+  for (let i = 0; i < records.length; i += size) ctl(c, pnn, batch(term, pushId, records.slice(i, i + size))).body('ok');
   ctl(c, pnn, { pushDbCommit: { term, pushId, generation: o.generation } }).body('ok');
   return pushId;
 }

@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { lmasterOf } from '@ctdbng/common';
 import { RecordFlags } from '@ctdbng/store';
 import { keyWithLmaster, startCluster, type Cluster } from './harness.js';
-import { ctl, freeze, install, merge, pullAll, push, recover, type FreezeReply, type WireRecord } from './recovery-driver.js';
+import { batch, ctl, freeze, install, merge, pageRecords, pullAll, push, recover, type FreezeReply, type WireRecord } from './recovery-driver.js';
 
 const vnnmap = [0, 1, 2];
 const lm = (key: Buffer): number => lmasterOf(key, vnnmap);
@@ -206,7 +206,9 @@ describe('pull and push', () => {
     expect(byKey.get(d.toString())!.header).toMatchObject({ dmaster: 0 });
     // A page never ends early: done only on the last one.
     const first = ctl(c, 0, { pullDb: { term: 1, generation: G2, dbId: c.dbId, recordsMax: 3 } }).body('pullDbReply');
-    expect(first.records).toHaveLength(3);
+    expect(pageRecords(first)).toHaveLength(3);
+    expect(first.recordCount).toBe(3);
+    expect(Buffer.from(first.lastKey).equals(Buffer.from(pageRecords(first)[2]!.key!))).toBe(true);
     expect(first.done).toBe(false);
     expect(ctl(c, 0, { pullDb: { term: 1, generation: G2, dbId: 0xdead } }).errorCode).toBe('ERR_UNKNOWN_DB');
     expect(ctl(c, 0, { pullDb: { term: 1, generation: G2 + 1, dbId: c.dbId } }).errorCode).toBe('ERR_WRONG_GENERATION');
@@ -224,7 +226,7 @@ describe('pull and push', () => {
 
     // Interrupted by a new freeze.
     ctl(c, 1, { pushDbStart: { term: 1, pushId: 10, dbId: c.dbId, name, generation: G2, member: true } }).body('ok');
-    ctl(c, 1, { pushDbBatch: { term: 1, pushId: 10, records: [rec('n1', 4, 0, 'new')] } }).body('ok');
+    ctl(c, 1, batch(1, 10, [rec('n1', 4, 0, 'new')])).body('ok');
     expect(file.pushOpen).toBe(true);
     freeze(c, [1], G3)[0]!.body('freezeReply');
     expect(file.pushOpen).toBe(false);
@@ -235,11 +237,11 @@ describe('pull and push', () => {
 
     // Interrupted by a second PushDbStart, which is then interrupted in turn.
     ctl(c, 1, { pushDbStart: { term: 1, pushId: 11, dbId: c.dbId, name, generation: G3, member: true } }).body('ok');
-    ctl(c, 1, { pushDbBatch: { term: 1, pushId: 11, records: [rec('n1', 4, 0, 'new')] } }).body('ok');
+    ctl(c, 1, batch(1, 11, [rec('n1', 4, 0, 'new')])).body('ok');
     ctl(c, 1, { pushDbStart: { term: 1, pushId: 12, dbId: c.dbId, name, generation: G3, member: true } }).body('ok');
-    expect(ctl(c, 1, { pushDbBatch: { term: 1, pushId: 11, records: [rec('n2', 4, 0, 'new')] } }).errorCode).toBe('ERR_NOT_FOUND');
+    expect(ctl(c, 1, batch(1, 11, [rec('n2', 4, 0, 'new')])).errorCode).toBe('ERR_NOT_FOUND');
     expect(ctl(c, 1, { pushDbCommit: { term: 1, pushId: 11, generation: G3 } }).errorCode).toBe('ERR_NOT_FOUND');
-    ctl(c, 1, { pushDbBatch: { term: 1, pushId: 12, records: [rec('n3', 4, 0, 'new')] } }).body('ok');
+    ctl(c, 1, batch(1, 12, [rec('n3', 4, 0, 'new')])).body('ok');
     c.term = 2;
     const G4 = c.nextGeneration();
     freeze(c, [1], G4, 2)[0]!.body('freezeReply');
@@ -252,6 +254,25 @@ describe('pull and push', () => {
     expect(c.record(1, Buffer.from('n2'))).toMatchObject({ rsn: 9, dmaster: 0, data: Buffer.from('two') });
     expect(file.meta.get()).toMatchObject({ generation: G4, valid: 1 });
     expect(file.locks.all()).toEqual([]);
+  });
+
+  test('a PushDbBatch whose packed page is malformed or disagrees with its record count is refused with ERR_BAD_MESSAGE and writes nothing', () => {
+    const c = startCluster();
+    const file = c.cores[1]!.ctx.dbs.get(c.dbId)!.file;
+    const name = file.identity.name;
+    const G2 = c.nextGeneration();
+    freeze(c, [1], G2)[0]!.body('freezeReply');
+    ctl(c, 1, { pushDbStart: { term: 1, pushId: 20, dbId: c.dbId, name, generation: G2, member: true } }).body('ok');
+    const good = batch(1, 20, [rec('n1', 4, 0, 'new'), rec('n2', 5, 0, 'two')]).pushDbBatch!;
+    const cut = { ...good, packedRecords: good.packedRecords!.subarray(0, good.packedRecords!.length - 1) };
+    const miscounted = { ...good, recordCount: 3 };
+    for (const body of [cut, miscounted]) {
+      const r = ctl(c, 1, { pushDbBatch: body });
+      expect(r.errorCode).toBe('ERR_BAD_MESSAGE');
+    }
+    ctl(c, 1, { pushDbBatch: good }).body('ok');
+    ctl(c, 1, { pushDbCommit: { term: 1, pushId: 20, generation: G2 } }).body('ok');
+    expect(keysOf(c, 1)).toEqual(['n1', 'n2']);
   });
 
   test('the leader\'s copies get rsn + 1 when it installs the generation, never at the push', () => {
@@ -280,7 +301,7 @@ describe('pull and push', () => {
     const G = c.nextGeneration();
     freeze(c, [2], G)[0]!.body('freezeReply');
     ctl(c, 2, { pushDbStart: { term: 1, pushId: 77, dbId: c.dbId, name, generation: G, member: false } }).body('ok');
-    expect(ctl(c, 2, { pushDbBatch: { term: 1, pushId: 77, records: [rec('z', 1, 0, 'Z')] } }).errorCode).toBe('ERR_INVALID_ARGUMENT');
+    expect(ctl(c, 2, batch(1, 77, [rec('z', 1, 0, 'Z')])).errorCode).toBe('ERR_INVALID_ARGUMENT');
   });
 });
 

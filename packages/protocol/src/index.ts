@@ -3,3 +3,4 @@ export { ctdbng } from './proto.js';
 export * from './envelope.js';
 export * from './codes.js';
 export * from './limits.js';
+export * from './packed-records.js';

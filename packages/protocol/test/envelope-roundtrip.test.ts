@@ -3,7 +3,7 @@
 // sample here fails the first test.
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { decodeEnvelope, encodeEnvelope, ErrorCode, protocolVersion, v1, type EnvelopeInit } from '@ctdbng/protocol';
+import { decodeEnvelope, encodeEnvelope, ErrorCode, packRecords, protocolVersion, v1, type EnvelopeInit } from '@ctdbng/protocol';
 
 const envelopeProto = readFileSync(new URL('../../../proto/ctdbng/v1/envelope.proto', import.meta.url), 'utf8');
 
@@ -18,6 +18,8 @@ function oneofBodyFields(): string[] {
 const bytes = (s: string): Buffer => Buffer.from(s, 'utf8');
 const header = { rsn: 2 ** 40 + 7, dmaster: 2, flags: 3 };
 const record = { key: bytes('k1'), header, data: bytes('v1') };
+/** Recovery pages carry records packed (packed-records.ts), two here. */
+const packed = Buffer.from(packRecords([{ key: bytes('k1'), ...header, data: bytes('v1') }, { key: bytes('k2'), ...header, data: bytes('') }]));
 const dbInfo = { dbId: 0xdeadbeef, name: 'locking.tdb', persistent: true, path: '/var/db/locking.0.sqlite' };
 const vnnmap = { generation: 12, pnns: [0, 1, 2] };
 const tunable = { name: 'KeepaliveInterval', value: 5, unit: 's', doc: 'Seconds between keepalives.', defaultValue: 5 };
@@ -88,9 +90,9 @@ const samples: Record<string, object> = {
     sharedAccessLeaseMs: 1000, leaseDriftMarginMs: 100, witness: true, stopped: true, banned: true, inactive: true,
   },
   pullDb: { term: 3, dbId: 7, afterKey: bytes('k0'), hasAfter: true, recordsMax: 10_000 },
-  pullDbReply: { records: [record], done: true, lastKey: bytes('k1'), valid: true, generation: 76 },
+  pullDbReply: { packedRecords: packed, recordCount: 2, done: true, lastKey: bytes('k2'), valid: true, generation: 76 },
   pushDbStart: { term: 3, pushId: 2 ** 40, dbId: 7, name: 'locking.tdb', persistent: true, generation: 2 ** 32 * 3 + 7, member: true },
-  pushDbBatch: { term: 3, pushId: 9, records: [record, { ...record, key: bytes('k2') }] },
+  pushDbBatch: { term: 3, pushId: 9, packedRecords: packed, recordCount: 2 },
   pushDbCommit: { term: 3, pushId: 9, generation: 77 },
   installGeneration: { term: 3, generation: 2 ** 32 * 3 + 7, pnns: [0, 2], participants: [{ pnn: 1, incarnation: 5 }, { pnn: 2, incarnation: 6 }], leader: 2 },
   thaw: { term: 3, generation: 77, recoveryMs: 40 },

@@ -1,7 +1,7 @@
 // A fake dbd answering the recovery controls of recovery.proto from memory (records, flags,
 // generation, term fence), with failure injection. Not a test file: the tests import it.
 import { RequestIds, type ReplyResult, type RequestId } from '@ctdbng/common';
-import { decodeEnvelope, encodeEnvelope, ErrorCode, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
+import { decodeEnvelope, encodeEnvelope, ErrorCode, packRecords, unpackRecords, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
 
 export interface Rec {
   key: Buffer;
@@ -57,6 +57,8 @@ export class FakeDbd {
   lastRecoveryMs = 0;
   readonly dbs = new Map<number, FakeDb>();
   private readonly pushes = new Map<number, { db: FakeDb; records: Rec[]; member: boolean; generation: number }>();
+  /** Changes every PullDbReply before it is sent (a node answering badly). */
+  editPull: ((reply: NonNullable<EnvelopeInit['pullDbReply']>) => void) | undefined;
   /** Control names answered with ERR_INTERNAL. */
   readonly failOn = new Set<string>();
   /** Every control received, by body name. */
@@ -116,9 +118,9 @@ export class FakeDbd {
     if (env.pushDbBatch) {
       const p = this.pushes.get(Number(env.pushDbBatch.pushId));
       if (p === undefined) return { error: { code: ErrorCode.ERR_NOT_FOUND, message: 'no push' } };
-      for (const r of env.pushDbBatch.records ?? []) {
-        p.records.push({ key: Buffer.from(r.key ?? []), rsn: Number(r.header?.rsn ?? 0), dmaster: r.header?.dmaster ?? 0, flags: r.header?.flags ?? 0, data: Buffer.from(r.data ?? []) });
-      }
+      const records = unpackRecords(env.pushDbBatch.packedRecords ?? new Uint8Array(0));
+      if (records.length !== env.pushDbBatch.recordCount) return { error: { code: ErrorCode.ERR_BAD_MESSAGE, message: 'record count' } };
+      for (const r of records) p.records.push({ key: Buffer.from(r.key), rsn: r.rsn, dmaster: r.dmaster, flags: r.flags, data: Buffer.from(r.data) });
       return { ok: {} };
     }
     if (env.pushDbCommit) {
@@ -227,15 +229,16 @@ export class FakeDbd {
     if (db === undefined) return { error: { code: ErrorCode.ERR_UNKNOWN_DB, message: 'no such db' } };
     const all = [...db.records.values()].sort((a, b) => Buffer.compare(a.key, b.key)).filter((r) => after === undefined || Buffer.compare(r.key, after) > 0);
     const page = all.slice(0, Math.max(1, max));
-    return {
-      pullDbReply: {
-        records: page.map((r) => ({ key: r.key, header: { rsn: r.rsn, dmaster: r.dmaster, flags: r.flags }, data: r.data })),
-        done: page.length === all.length,
-        lastKey: page.at(-1)?.key ?? Buffer.alloc(0),
-        valid: db.valid,
-        generation: db.generation,
-      },
+    const reply = {
+      packedRecords: packRecords(page),
+      recordCount: page.length,
+      done: page.length === all.length,
+      lastKey: page.at(-1)?.key ?? Buffer.alloc(0),
+      valid: db.valid,
+      generation: db.generation,
     };
+    this.editPull?.(reply);
+    return { pullDbReply: reply };
   }
 }
 

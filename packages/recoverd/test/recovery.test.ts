@@ -5,6 +5,7 @@ import { defaultTunables, silentLogger } from '@ctdbng/common';
 import { nullMetrics } from '../src/core/io.js';
 import { LeaderLoop, type LeaderDeps } from '../src/core/leader.js';
 import { Recovery, type RecoveryInput, type RecoveryResult } from '../src/core/recovery.js';
+import { packRecords, unpackRecords } from '@ctdbng/protocol';
 import { DirectDbds, FakeDbd, rec } from './fake-dbd.js';
 
 const G = 111;
@@ -96,6 +97,31 @@ describe('recovery', () => {
     const res = runRecovery(dbds);
     expect(res).toMatchObject({ ok: false, blame: [2], staleTerm: false });
     for (const d of dbds.values()) expect(d.received).not.toContain('thaw');
+  });
+
+  it('a node answering a PullDb page out of key order, with another record count or another last key is blamed and nothing is pushed', () => {
+    const edits: Record<string, (r: { packedRecords?: Uint8Array | null; recordCount?: number | null; lastKey?: Uint8Array | null }) => void> = {
+      'out of order': (r) => {
+        const reversed = unpackRecords(r.packedRecords!).reverse();
+        r.packedRecords = packRecords(reversed);
+        r.lastKey = reversed.at(-1)!.key;
+      },
+      'miscounted': (r) => {
+        r.recordCount = 1;
+      },
+      'another last key': (r) => {
+        r.lastKey = Buffer.from('b');
+      },
+    };
+    for (const [what, edit] of Object.entries(edits)) {
+      const dbds = cluster();
+      dbds.get(1)!.editPull = edit;
+      const net = new DirectDbds(dbds);
+      const res = runRecovery(dbds, { net });
+      expect(res, what).toMatchObject({ ok: false, blame: [1] });
+      expect(res.ok === false && res.reason, what).toContain('bad PullDb page');
+      expect(net.sent.filter((s) => s.env.pushDbStart !== undefined && s.env.pushDbStart !== null), what).toEqual([]);
+    }
   });
 
   it('a node refusing the term makes the recovery stale: nobody is blamed', () => {

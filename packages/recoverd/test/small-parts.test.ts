@@ -4,7 +4,7 @@ import { BanCounter } from '../src/core/banning.js';
 import { HelperOutput, parseClusterLock } from '../src/core/cluster-lock.js';
 import { Membership } from '../src/core/membership.js';
 import { copyCounts, countingHolders, highestInstalled, type FreezeReply } from '../src/core/zombie-guard.js';
-import { choosePersistentSource, parseSeqnum, pushBatches, pushRecordsMax } from '../src/core/recover-db.js';
+import { choosePersistentSource, parseSeqnum } from '../src/core/recover-db.js';
 
 describe('zombie guard', () => {
   it('only a valid copy of a generation at least G_max counts; with G_max 0 nothing does', () => {
@@ -83,11 +83,5 @@ describe('persistent source and push batches', () => {
     expect(choosePersistentSource([parseSeqnum(0, seq(5n, 'ff')), parseSeqnum(1, seq(5n, '01')), parseSeqnum(2, seq(5n, '01'))])).toBe(1);
     expect(choosePersistentSource([parseSeqnum(0, seq(5n, '01')), parseSeqnum(1, seq(5n, '02'))])).toBe(1);
     expect(choosePersistentSource([parseSeqnum(0, undefined), parseSeqnum(1, undefined)])).toBe(0);
-  });
-
-  it('push batches hold pushRecordsMax records at most and every record once', () => {
-    const recs = Array.from({ length: pushRecordsMax + 1 }, (_, i) => ({ key: Buffer.from(String(i)), rsn: 1, dmaster: 0, flags: 1, data: Buffer.from('x') }));
-    const batches = [...pushBatches(recs)];
-    expect(batches.map((b) => b.length)).toEqual([pushRecordsMax, 1]);
   });
 });

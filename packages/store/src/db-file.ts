@@ -80,10 +80,10 @@ export class DbFile {
     this.locks.wipe();
   }
 
-  /** Adds pushed records as they come (rsn unchanged: the leader's +1 waits for the install, §5.3.2). */
-  pushRecords(records: readonly { key: Uint8Array; rsn: number; dmaster: number; flags: number; data: Uint8Array }[]): void {
-    if (!this.pushing) throw new Error('pushRecords without beginPush');
-    for (const r of records) this.records.put(r.key, { rsn: r.rsn, dmaster: r.dmaster, flags: r.flags }, r.data);
+  /** Adds a packed page of pushed records (rsn unchanged: the leader's +1 waits for the install, §5.3.2). */
+  pushPacked(page: Uint8Array, records: number): number {
+    if (!this.pushing) throw new Error('pushPacked without beginPush');
+    return this.records.putPacked(page, records);
   }
 
   /**

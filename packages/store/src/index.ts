@@ -1,6 +1,7 @@
 // @ctdbng/store: the SQLite record store (DESIGN §8) and the shared-access protocol (§2.2).
 export { DbFile, type DbIdentity, type LockResult, type StoreResult } from './db-file.js';
 export type { RecordHeader, StoredRecord } from './records.js';
+export { pushRowsPerStatement, type PackedPage } from './packed-pages.js';
 export type { LockRow, LockRequest } from './locks.js';
 export type { DeletedEntry } from './deleted-feed.js';
 export type { Meta, MetaUpdate } from './meta.js';

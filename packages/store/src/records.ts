@@ -1,5 +1,6 @@
 // The records table (DESIGN §8): key -> header (rsn, dmaster, flags) + data; empty data = tombstone.
 import type { Database, Statement } from 'better-sqlite3';
+import { PackedPages, type PackedPage } from './packed-pages.js';
 
 export interface RecordHeader {
   rsn: number;
@@ -23,6 +24,7 @@ export class RecordsTable {
   private readonly pageAllFirstStmt: Statement<[number], StoredRecord>;
   private readonly pageLiveStmt: Statement<[Uint8Array, number, number], StoredRecord>;
   private readonly pageLiveFirstStmt: Statement<[number, number], StoredRecord>;
+  private readonly packed: PackedPages;
 
   constructor(private readonly db: Database) {
     this.getStmt = db.prepare('SELECT key, rsn, dmaster, flags, data FROM records WHERE key = ?');
@@ -40,6 +42,7 @@ export class RecordsTable {
     this.pageAllFirstStmt = db.prepare(`${cols} ORDER BY key LIMIT ?`);
     this.pageLiveStmt = db.prepare(`${cols} WHERE key > ? AND dmaster = ? AND length(data) > 0 ORDER BY key LIMIT ?`);
     this.pageLiveFirstStmt = db.prepare(`${cols} WHERE dmaster = ? AND length(data) > 0 ORDER BY key LIMIT ?`);
+    this.packed = new PackedPages(db);
   }
 
   get(key: Uint8Array): StoredRecord | undefined {
@@ -71,6 +74,16 @@ export class RecordsTable {
   /** Every record after a key (local traverse with stale copies and tombstones). */
   pageAll(after: Uint8Array | undefined, limit: number): StoredRecord[] {
     return after === undefined ? this.pageAllFirstStmt.all(limit) : this.pageAllStmt.all(after, limit);
+  }
+
+  /** A recovery pull page (§5.3.2): every record after a key, packed (packed-pages.ts). */
+  pagePacked(after: Uint8Array | undefined, recordsMax: number, bytesMax: number): PackedPage {
+    return this.packed.page(after, recordsMax, bytesMax);
+  }
+
+  /** Writes the records of a packed page (a recovery push, §5.3.2); returns how many. */
+  putPacked(page: Uint8Array, records: number): number {
+    return this.packed.put(page, records);
   }
 
   /** Live records this node is dmaster of, after a key (cluster-wide traverse, §2.3). */

@@ -14,7 +14,6 @@ export type PeerMessage =
   | { recoverdHeartbeat: BodyOf<'recoverdHeartbeat'> };
 
 export type NodeState = BodyOf<'nodeState'>;
-export type PulledRecord = NonNullable<BodyOf<'pullDbReply'>['records'][number]>;
 
 /** Where a control goes: node `pnn`'s dbd over its node socket, or this node's dbd over its client socket. */
 export type DbdTarget = number | 'own';

@@ -1,7 +1,9 @@
 // Which persistent copy a recovery pushes (DESIGN §3, §5.3.2): the whole db of the participant
 // with the highest seqnum; on a tie between different commit ids, the commit held by more
 // participants, then the higher commit id; among identical copies the lowest pnn. Pure.
+// The seqnum record is found in the pulled pages in place (packed, recovery.proto).
 import { assert } from '@ctdbng/common';
+import { comparePackedKeyWith, packedData, packedRecordBytes } from '@ctdbng/protocol';
 
 /** The record holding a persistent db's sequence number (§3). */
 export const seqnumKey = Buffer.from('__db_sequence_number__', 'utf8');
@@ -17,6 +19,16 @@ export function parseSeqnum(pnn: number, data: Uint8Array | undefined): SeqnumIn
   if (data === undefined || data.length < 8) return { pnn, seqnum: 0n, commitId: '' };
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   return { pnn, seqnum: buf.readBigUInt64LE(0), commitId: buf.subarray(8).toString('hex') };
+}
+
+/** The data of the record with `key` in a node's packed pages (undefined when it holds none). */
+export function findPacked(pages: readonly Uint8Array[], key: Uint8Array): Uint8Array | undefined {
+  for (const page of pages) {
+    for (let o = 0; o < page.length; o += packedRecordBytes(page, o)) {
+      if (comparePackedKeyWith(page, o, key) === 0) return packedData(page, o);
+    }
+  }
+  return undefined;
 }
 
 /** The participant whose persistent copy is pushed. */

@@ -1,21 +1,24 @@
 // Step 2 of a recovery for one db (DESIGN §5.3.2), a small state machine of its own:
 //   pull  every counting copy (volatile) or every holder's copy (persistent), in pages, one page
-//         in flight per node at a time, every node at once; merge (volatile) or choose the
+//         in flight per node at a time, every node at once; each page is packed (recovery.proto)
+//         and checked on arrival (bounds, count, keys ascending after the previous page), then
+//         kept as it came; merge (volatile, merge.ts, in place on the pages) or choose the
 //         newest whole copy (persistent) — once every pull has ended;
 //   push  the result to every participant at once: per node PushDbStart → PushDbBatch… →
 //         PushDbCommit, one control in flight at a time (dbd applies them as one SQLite
-//         transaction); a witness gets an empty push.
+//         transaction); the same packed pages go to every member; a witness gets an empty push.
 // A node that fails is blamed and its sequence ends; the others finish theirs. The db is done
 // when every node's sequence has ended; a failed pull means no push.
 import type { ReplyResult, RequestId } from '@ctdbng/common';
-import { ErrorCode, frameBytesMax, type EnvelopeInit } from '@ctdbng/protocol';
+import { checkPackedPage, ErrorCode, packedKey, type EnvelopeInit } from '@ctdbng/protocol';
 import { ControlError, readAnswer } from './control.js';
-import type { PulledRecord, RequestFn } from './io.js';
-import { Merger, type MergedRecord } from './merge.js';
-import { choosePersistentSource, parseSeqnum, seqnumKey } from './persistent-source.js';
+import type { RequestFn } from './io.js';
+import { mergePulled, packUnchanged, type MergeOutcome, type PulledCopy } from './merge.js';
+import { choosePersistentSource, findPacked, parseSeqnum, seqnumKey } from './persistent-source.js';
 import { countingHolders, type FreezeReply } from './zombie-guard.js';
 
 export { choosePersistentSource, parseSeqnum, seqnumKey, type SeqnumInfo } from './persistent-source.js';
+export { pushBytesMax, pushRecordsMax } from './merge.js';
 
 export interface DbInfo {
   dbId: number;
@@ -29,9 +32,6 @@ export interface DbInfo {
 export const pullRecordsMax = 10_000;
 /** Pages pulled from one node for one db at most (10^9 records): a bound on the pull loop. */
 export const pullPagesMax = 100_000;
-/** Records and bytes (key + data) per PushDbBatch; half a frame leaves room for headers. */
-export const pushRecordsMax = 10_000;
-export const pushBytesMax = frameBytesMax / 2;
 
 export interface DbStepContext {
   request: RequestFn<number>;
@@ -55,32 +55,12 @@ export interface DbOutcome {
   contributors: number[];
 }
 
-/** Splits records into push batches bounded in count and bytes (at least one record each). */
-export function* pushBatches(records: readonly MergedRecord[]): Generator<MergedRecord[]> {
-  let batch: MergedRecord[] = [];
-  let bytes = 0;
-  for (const r of records) {
-    const size = r.key.length + r.data.length;
-    if (batch.length > 0 && (batch.length >= pushRecordsMax || bytes + size > pushBytesMax)) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(r);
-    bytes += size;
-  }
-  if (batch.length > 0) yield batch;
-}
-
-function recordOf(r: PulledRecord): MergedRecord {
-  return { key: r.key ?? new Uint8Array(0), rsn: Number(r.header?.rsn ?? 0), dmaster: r.header?.dmaster ?? 0, flags: r.header?.flags ?? 0, data: r.data ?? new Uint8Array(0) };
-}
-
-/** Where one node's pull stands: the key to continue after, pages asked for, and (persistent) its records. */
+/** Where one node's pull stands: the key to continue after, pages asked for, and the pages received. */
 interface PullCursor {
   after: Uint8Array | undefined;
   pages: number;
-  records: MergedRecord[];
+  received: Uint8Array[];
+  records: number;
 }
 
 /** Where one node's push stands: the control in flight. */
@@ -95,15 +75,12 @@ export class DbRecovery {
   private readonly pulls = new Map<number, PullCursor>();
   private readonly pushes = new Map<number, PushCursor>();
   private pullFrom: number[] = [];
-  private readonly merger: Merger;
-  private records: MergedRecord[] = [];
-  private batches: MergedRecord[][] = [];
+  /** The push pages (the merge, or the chosen persistent copy) and their record counts. */
+  private pushed: MergeOutcome = { pages: [], counts: [], records: 0, copies: 0, keys: 0 };
   private contributors: number[] = [];
   outcome: DbOutcome | undefined;
 
-  constructor(private readonly c: DbStepContext, readonly db: DbInfo, private readonly pushId: number) {
-    this.merger = new Merger(c.leader);
-  }
+  constructor(private readonly c: DbStepContext, readonly db: DbInfo, private readonly pushId: number) {}
 
   get done(): boolean {
     return this.outcome !== undefined;
@@ -115,7 +92,7 @@ export class DbRecovery {
     this.pullFrom = this.db.persistent ? [...this.db.holders] : countingHolders(this.c.replies, this.db.dbId, this.c.gMax).filter((p) => this.db.holders.includes(p));
     if (!this.db.persistent) this.contributors = this.pullFrom;
     for (const pnn of this.pullFrom) {
-      this.pulls.set(pnn, { after: undefined, pages: 0, records: [] });
+      this.pulls.set(pnn, { after: undefined, pages: 0, received: [], records: 0 });
       this.requestPage(pnn);
     }
     this.settle();
@@ -140,7 +117,7 @@ export class DbRecovery {
   private settle(): void {
     if (this.waiting.size > 0) return;
     if (this.phase === 'pull') this.pulled();
-    else if (this.phase === 'push') this.finish(this.records.length);
+    else if (this.phase === 'push') this.finish(this.pushed.records);
   }
 
   private requestPage(pnn: number): void {
@@ -162,18 +139,32 @@ export class DbRecovery {
     }
     const page = a.body;
     const cur = this.pulls.get(pnn)!;
-    for (const r of page.records) {
-      if (this.db.persistent) cur.records.push(recordOf(r));
-      else this.merger.add({ ...recordOf(r), from: pnn });
+    const bad = (why: string): void => {
+      this.failed.set(pnn, new ControlError(pnn, 'pull', ErrorCode.ERR_BAD_MESSAGE, `node ${pnn} answered a bad PullDb page of ${this.db.name}: ${why}`));
+    };
+    // The merge walks every node's pages in key order: a page out of it is refused here.
+    if (page.recordCount > pullRecordsMax) return bad(`${page.recordCount} records, more than the ${pullRecordsMax} asked for`);
+    const checked = checkPackedPage(page.packedRecords, { records: page.recordCount, ascending: true, ...(cur.after === undefined ? {} : { after: cur.after }) });
+    if (!checked.ok) return bad(checked.why);
+    if (page.recordCount > 0) {
+      const last = packedKey(page.packedRecords, checked.lastOffset);
+      if (!Buffer.from(last).equals(page.lastKey)) return bad('last_key is not the key of the last record');
+      cur.received.push(page.packedRecords);
+      cur.records += page.recordCount;
+      cur.after = last;
     }
     if (page.done) return;
     // A page that is empty but not done would loop forever: the node's answer is wrong.
-    if (page.records.length === 0) {
+    if (page.recordCount === 0) {
       this.failed.set(pnn, new ControlError(pnn, 'pull', ErrorCode.ERR_BAD_MESSAGE, `node ${pnn} answered an empty PullDb page of ${this.db.name} that is not done`));
       return;
     }
-    cur.after = page.lastKey;
     this.requestPage(pnn);
+  }
+
+  private pulledCopy(pnn: number): PulledCopy {
+    const cur = this.pulls.get(pnn)!;
+    return { from: pnn, pages: cur.received, records: cur.records };
   }
 
   /** Every pull has ended: merge or choose, then push to every participant. */
@@ -184,15 +175,14 @@ export class DbRecovery {
       this.finish(0, failures);
       return;
     }
-    if (!this.db.persistent) this.records = this.merger.result();
+    if (!this.db.persistent) this.pushed = mergePulled(this.pullFrom.map((pnn) => this.pulledCopy(pnn)), this.c.leader);
     else if (this.pullFrom.length > 0) {
-      const infos = this.pullFrom.map((pnn) => parseSeqnum(pnn, this.pulls.get(pnn)!.records.find((r) => Buffer.from(r.key).equals(seqnumKey))?.data));
+      const infos = this.pullFrom.map((pnn) => parseSeqnum(pnn, findPacked(this.pulls.get(pnn)!.received, seqnumKey)));
       const source = choosePersistentSource(infos);
-      this.records = this.pulls.get(source)!.records;
+      this.pushed = packUnchanged(this.pulledCopy(source));
       this.contributors = [source];
     }
     this.pulls.clear();
-    this.batches = [...pushBatches(this.records)];
     this.phase = 'push';
     for (const pnn of this.c.participants) {
       this.pushes.set(pnn, { stage: 'start' });
@@ -209,8 +199,8 @@ export class DbRecovery {
       const member = this.c.members.has(pnn);
       this.send(pnn, { pushDbStart: { term, pushId, dbId: this.db.dbId, name: this.db.name, persistent: this.db.persistent, generation, member } });
     } else if (cur.stage === 'batch') {
-      const records = this.batches[cur.index]!.map((r) => ({ key: r.key, header: { rsn: r.rsn, dmaster: r.dmaster, flags: r.flags }, data: r.data }));
-      this.send(pnn, { pushDbBatch: { term, pushId, records } });
+      // The same page to every member: packed once by the merge, never re-encoded per node.
+      this.send(pnn, { pushDbBatch: { term, pushId, packedRecords: this.pushed.pages[cur.index]!, recordCount: this.pushed.counts[cur.index]! } });
     } else {
       this.send(pnn, { pushDbCommit: { term, pushId, generation } });
     }
@@ -225,8 +215,9 @@ export class DbRecovery {
     }
     const cur = this.pushes.get(pnn)!;
     let next: PushCursor | undefined;
-    if (cur.stage === 'start') next = this.c.members.has(pnn) && this.batches.length > 0 ? { stage: 'batch', index: 0 } : { stage: 'commit' };
-    else if (cur.stage === 'batch') next = cur.index + 1 < this.batches.length ? { stage: 'batch', index: cur.index + 1 } : { stage: 'commit' };
+    const batches = this.pushed.pages.length;
+    if (cur.stage === 'start') next = this.c.members.has(pnn) && batches > 0 ? { stage: 'batch', index: 0 } : { stage: 'commit' };
+    else if (cur.stage === 'batch') next = cur.index + 1 < batches ? { stage: 'batch', index: cur.index + 1 } : { stage: 'commit' };
     if (next === undefined) return; // committed: this node is done
     this.pushes.set(pnn, next);
     this.requestPush(pnn);
@@ -235,8 +226,7 @@ export class DbRecovery {
   private finish(records: number, failures = this.failuresIn(this.c.participants)): void {
     this.phase = 'done';
     this.outcome = { failures, records, contributors: this.contributors };
-    this.records = [];
-    this.batches = [];
+    this.pushed = { pages: [], counts: [], records: 0, copies: 0, keys: 0 };
   }
 
   private failuresIn(pnns: readonly number[]): ControlError[] {

@@ -1,15 +1,16 @@
 // Pull and push of a db for recovery (DESIGN §5.3.2). Pull: pages of every record with headers
-// (stale copies and tombstones too) plus the copy's validity (§5.4). Push: wipe, batches and
+// (stale copies and tombstones too), packed by SQLite in key order (recovery.proto's layout, no
+// message per record), plus the copy's validity (§5.4). Push: packed pages checked, then written
+// by prepared multi-row statements into the push's transaction. Wipe, batches and
 // the meta update (copy generation; valid for a member, not for a witness) in one SQLite
 // transaction (DbFile.beginPush/commitPush), so a failed push leaves the old contents. Both are
 // accepted only for the generation a recovery froze this incarnation for.
-import { ErrorCode, frameBytesMax, type EnvelopeInit, type BodyOf } from '@ctdbng/protocol';
-import type { StoredRecord } from '@ctdbng/store';
+import { checkPackedPage, ErrorCode, frameBytesMax, type EnvelopeInit, type BodyOf } from '@ctdbng/protocol';
 import type { Ctx } from '../ctx.js';
 import type { DbState } from '../databases.js';
 import type { ClusterAttach } from '../attach.js';
 
-/** Records per pull page at most, and bytes of key + data (half a frame leaves room for headers). */
+/** Records per pull page at most, and bytes of packed page (half a frame leaves room for the envelope). */
 export const pullRecordsMax = 20_000;
 const pullBytesMax = frameBytesMax / 2;
 /** Open pushes at once (one per db is the normal case). */
@@ -34,20 +35,14 @@ export function pullPage(ctx: Ctx, msg: BodyOf<'pullDb'>, reply: Reply): void {
   const db = ctx.dbs.get(msg.dbId);
   if (db === undefined) return reply(unknownDb(msg.dbId));
   const limit = Math.max(1, Math.min(msg.recordsMax || pullRecordsMax, pullRecordsMax));
-  const raw = db.file.records.pageAll(msg.hasAfter ? Buffer.from(msg.afterKey) : undefined, limit);
-  let bytes = 0;
-  let n = 0;
-  for (; n < raw.length; n++) {
-    bytes += raw[n]!.key.length + raw[n]!.data.length;
-    if (bytes > pullBytesMax && n > 0) break;
-  }
-  const rows: StoredRecord[] = raw.slice(0, n);
+  const p = db.file.records.pagePacked(msg.hasAfter ? msg.afterKey : undefined, limit, pullBytesMax);
   const meta = db.file.meta.get();
   reply({
     pullDbReply: {
-      records: rows.map((r) => ({ key: r.key, header: { rsn: r.rsn, dmaster: r.dmaster, flags: r.flags }, data: r.data })),
-      done: n === raw.length && raw.length < limit,
-      lastKey: rows.at(-1)?.key ?? Buffer.alloc(0),
+      packedRecords: p.page,
+      recordCount: p.records,
+      done: p.done,
+      lastKey: p.lastKey ?? Buffer.alloc(0),
       valid: meta.valid === 1,
       generation: meta.generation,
     },
@@ -80,10 +75,10 @@ export class Pushes {
   batch(msg: BodyOf<'pushDbBatch'>, reply: Reply): void {
     const p = this.open.get(Number(msg.pushId));
     if (p === undefined) return reply({ error: { code: ErrorCode.ERR_NOT_FOUND, message: `no open push ${msg.pushId}` } });
-    if (!p.member && msg.records.length > 0) return reply({ error: { code: ErrorCode.ERR_INVALID_ARGUMENT, message: 'a witness holds no records' } });
-    p.db.file.pushRecords(
-      msg.records.map((r) => ({ key: r.key ?? Buffer.alloc(0), rsn: Number(r.header?.rsn ?? 0), dmaster: r.header?.dmaster ?? 0, flags: r.header?.flags ?? 0, data: r.data ?? Buffer.alloc(0) })),
-    );
+    const checked = checkPackedPage(msg.packedRecords, { records: msg.recordCount, ascending: false });
+    if (!checked.ok) return reply({ error: { code: ErrorCode.ERR_BAD_MESSAGE, message: `push ${msg.pushId}: ${checked.why}` } });
+    if (!p.member && msg.recordCount > 0) return reply({ error: { code: ErrorCode.ERR_INVALID_ARGUMENT, message: 'a witness holds no records' } });
+    p.db.file.pushPacked(msg.packedRecords, msg.recordCount);
     reply({ ok: {} });
   }
 
