@@ -2,7 +2,7 @@
 // every node's PullDbReply carries them, the result as the PushDbBatch pages.
 import { describe, expect, it } from 'vitest';
 import { packRecords, unpackRecords, type PackedRecord } from '@ctdbng/protocol';
-import { mergePulled, packUnchanged, replaces, type PulledCopy } from '../src/core/merge.js';
+import { mergePulled, PackedMerge, packUnchanged, replaces, type PulledCopy } from '../src/core/merge.js';
 
 const leader = 0;
 interface Copy extends PackedRecord {
@@ -130,6 +130,41 @@ describe('merge', () => {
       expect(out.pages.every((p) => unpackRecords(p).length <= pushRecordsMax)).toBe(true);
       expect(records(out.pages).map((r) => ({ key: Buffer.from(r.key).toString('hex'), rsn: r.rsn, dmaster: r.dmaster, flags: r.flags, data: Buffer.from(r.data).toString('hex') })), `seed ${seed} round ${round}`).toEqual(expected);
       expect(out).toMatchObject({ records: expected.length, copies: copies.length, keys: kept.size });
+    }
+  });
+
+  it('pages fed one at a time as the pulls go on, in any interleaving of the nodes, merge to what all of them at once give', () => {
+    const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
+    console.log(`merge interleaving: SEED=${seed}`);
+    let state = seed;
+    const rand = (n: number): number => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return state % n;
+    };
+    for (let round = 0; round < 30; round++) {
+      const nodes = 1 + rand(4);
+      const copies: Copy[] = [];
+      for (let from = 0; from < nodes; from++) {
+        const keys = new Set<number>();
+        for (let i = 0; i < 30; i++) keys.add(rand(60));
+        for (const k of keys) copies.push(copy(from, rand(3), rand(nodes), rand(5) === 0 ? '' : `d${from}.${k}`, `k${String(k).padStart(2, '0')}`));
+      }
+      const pulled = pulledOf(copies, 1 + rand(5));
+      const merge = new PackedMerge(pulled.map((p) => p.from), leader);
+      const next = pulled.map(() => 0);
+      for (;;) {
+        const open = pulled.map((_, i) => i).filter((i) => next[i]! <= pulled[i]!.pages.length);
+        if (open.length === 0) break;
+        const i = open[rand(open.length)]!;
+        if (next[i]! < pulled[i]!.pages.length) {
+          const page = pulled[i]!.pages[next[i]!]!;
+          merge.add(i, page, unpackRecords(page).length);
+        } else merge.end(i);
+        next[i]! += 1;
+        merge.advance();
+      }
+      const all = mergePulled(pulled, leader);
+      expect(merge.result(), `seed ${seed} round ${round}`).toEqual(all);
     }
   });
 

@@ -46,7 +46,7 @@ export class DbPool {
   private ended(db: DbRecovery): void {
     const out = db.outcome!;
     this.failures.push(...out.failures);
-    this.log.info({ db: db.db.name, records: out.records, contributors: out.contributors }, out.failures.length === 0 ? 'db recovered' : 'db recovery failed');
+    this.log.info({ db: db.db.name, records: out.records, contributors: out.contributors, stepsMs: out.stepsMs }, out.failures.length === 0 ? 'db recovered' : 'db recovery failed');
   }
 
   /** Starts dbs while a slot is free, there are dbs left and none has failed. */

@@ -11,7 +11,8 @@
 // How: every node's pages hold its records in ascending key order (checked on arrival), so the
 // merge is one pass over all of them at once (a k-way merge), reading headers in place. It
 // notes where each winner lies (page, offset) in two typed arrays, then copies the winners into
-// push pages of exact size, patching dmaster and flags. No record becomes a JavaScript object.
+// push pages of exact size (winners that lie one after the other in a pulled page in one copy),
+// patching dmaster and flags. No record becomes a JavaScript object.
 import { assert } from '@ctdbng/common';
 import {
   comparePackedKeys, frameBytesMax, packedDataBytes, packedDmaster, packedFlags, packedRecordBytes, packedRsn, RecordFlag,
@@ -72,21 +73,29 @@ function asBuffer(bytes: Uint8Array): Buffer {
 
 /** Records chosen for a push: page (index into `pages`) and offset of each, in key order. */
 class Picks {
-  readonly page: Int32Array;
-  readonly offset: Int32Array;
+  page = new Int32Array(1024);
+  offset = new Int32Array(1024);
   n = 0;
 
-  constructor(readonly pages: readonly Buffer[], capacity: number) {
-    this.page = new Int32Array(capacity);
-    this.offset = new Int32Array(capacity);
-  }
+  constructor(readonly pages: readonly Buffer[]) {}
 
   add(page: number, offset: number): void {
-    assert(this.n < this.page.length, 'more records picked than the pages announced');
+    if (this.n === this.page.length) {
+      // Bounded by the records pulled: every pick is a record of a page already checked.
+      const grown = this.n * 2;
+      this.page = growInt32(this.page, grown);
+      this.offset = growInt32(this.offset, grown);
+    }
     this.page[this.n] = page;
     this.offset[this.n] = offset;
     this.n++;
   }
+}
+
+function growInt32(a: Int32Array, length: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(length);
+  b.set(a);
+  return b;
 }
 
 /** Copies the picks into push pages; with `leader`, each header gets dmaster = leader and MIGRATED_WITH_DATA. */
@@ -105,16 +114,26 @@ function writePages(picks: Picks, bounds: PushBounds, leader: number | undefined
     }
     const out = Buffer.allocUnsafe(bytes);
     let o = 0;
-    for (let i = start; i < end; i++) {
-      const src = picks.pages[picks.page[i]!]!;
-      const at = picks.offset[i]!;
-      const size = packedRecordBytes(src, at);
-      src.copy(out, o, at, at + size);
-      if (leader !== undefined) {
-        out.writeUInt32LE(leader, o + 16);
-        out.writeUInt32LE((packedFlags(src, at) | RecordFlag.MIGRATED_WITH_DATA) >>> 0, o + 20);
+    for (let i = start; i < end; ) {
+      // Picks that lie one after the other in the same pulled page go in one copy.
+      const page = picks.page[i]!;
+      const src = picks.pages[page]!;
+      const from = picks.offset[i]!;
+      let to = from + packedRecordBytes(src, from);
+      let j = i + 1;
+      while (j < end && picks.page[j] === page && picks.offset[j] === to) {
+        to += packedRecordBytes(src, to);
+        j++;
       }
-      o += size;
+      src.copy(out, o, from, to);
+      if (leader !== undefined) {
+        for (let q = o; q < o + (to - from); q += packedRecordBytes(out, q)) {
+          out.writeUInt32LE(leader, q + 16);
+          out.writeUInt32LE((packedFlags(out, q) | RecordFlag.MIGRATED_WITH_DATA) >>> 0, q + 20);
+        }
+      }
+      o += to - from;
+      i = j;
     }
     pages.push(out);
     counts.push(end - start);
@@ -123,80 +142,134 @@ function writePages(picks: Picks, bounds: PushBounds, leader: number | undefined
   return { pages, counts };
 }
 
-/** The flat list of every source's pages (empty ones left out) and where each source's start. */
-function flatten(pulled: readonly PulledCopy[]): { pages: Buffer[]; first: number[]; last: number[] } {
-  const pages: Buffer[] = [];
-  const first: number[] = [];
-  const last: number[] = [];
-  for (const p of pulled) {
-    first.push(pages.length);
-    for (const page of p.pages) if (page.length > 0) pages.push(asBuffer(page));
-    last.push(pages.length);
-  }
-  return { pages, first, last };
+/** One node's pages for the merge: the pages received (indices into the merge's list), where it stands. */
+interface Source {
+  from: number;
+  pages: number[];
+  /** Index into `pages` of the page now read, and the offset in it. */
+  at: number;
+  offset: number;
+  /** No page will follow. */
+  ended: boolean;
+  records: number;
 }
 
-/** The merge of every node's pulled copies (in the order given), as push pages. */
-export function mergePulled(pulled: readonly PulledCopy[], leader: number, bounds: PushBounds = pushBoundsDefault): MergeOutcome {
-  const { pages, first, last } = flatten(pulled);
-  const k = pulled.length;
-  const copies = pulled.reduce((n, p) => n + p.records, 0);
-  const picks = new Picks(pages, copies);
-  /** Per source: its page now (index into pages; = last when done) and the offset in it. */
-  const at = Int32Array.from(first);
-  const offset = new Int32Array(k);
-  const from = pulled.map((p) => p.from);
+/**
+ * The merge, fed page by page while the pulls go on (so it runs while the nodes build their next
+ * pages) and finished once every pull has ended. Records are merged as far as it is safe: up to
+ * the point where a node that has not ended has no record left to compare, since its next page
+ * may hold a smaller key than the other nodes' next ones.
+ */
+export class PackedMerge {
+  private readonly pages: Buffer[] = [];
+  private readonly sources: Source[];
+  private readonly picks = new Picks(this.pages);
   /** The sources whose next key is the smallest, in source order. */
-  const tied = new Int32Array(k);
-  let keys = 0;
-  for (;;) {
-    let m = 0;
-    for (let s = 0; s < k; s++) {
-      if (at[s]! >= last[s]!) continue;
-      if (m === 0) {
-        tied[m++] = s;
-        continue;
+  private readonly tied: Int32Array;
+  private keys = 0;
+
+  /** `from`: the node of each source, in the order the rule takes their copies. */
+  constructor(from: readonly number[], private readonly leader: number) {
+    this.sources = from.map((pnn) => ({ from: pnn, pages: [], at: 0, offset: 0, ended: false, records: 0 }));
+    this.tied = new Int32Array(from.length);
+  }
+
+  /** A checked page of source `index` (keys ascending, above its previous page's), `records` records. */
+  add(index: number, page: Uint8Array, records: number): void {
+    const src = this.sources[index]!;
+    assert(!src.ended, 'a page after the end of a pull');
+    if (page.length === 0) return;
+    src.pages.push(this.pages.length);
+    this.pages.push(asBuffer(page));
+    src.records += records;
+  }
+
+  /** Source `index` has sent its last page. */
+  end(index: number): void {
+    this.sources[index]!.ended = true;
+  }
+
+  /** Merges as far as the pages received allow. */
+  advance(): void {
+    const { pages, sources, tied } = this;
+    const k = sources.length;
+    for (;;) {
+      let m = 0;
+      for (let s = 0; s < k; s++) {
+        const src = sources[s]!;
+        if (src.at >= src.pages.length) {
+          if (src.ended) continue;
+          return; // its next page may hold a smaller key: wait for it
+        }
+        if (m === 0) {
+          tied[m++] = s;
+          continue;
+        }
+        const t = sources[tied[0]!]!;
+        const c = comparePackedKeys(pages[src.pages[src.at]!]!, src.offset, pages[t.pages[t.at]!]!, t.offset);
+        if (c < 0) {
+          tied[0] = s;
+          m = 1;
+        } else if (c === 0) tied[m++] = s;
       }
-      const t = tied[0]!;
-      const c = comparePackedKeys(pages[at[s]!]!, offset[s]!, pages[at[t]!]!, offset[t]!);
-      if (c < 0) {
-        tied[0] = s;
-        m = 1;
-      } else if (c === 0) tied[m++] = s;
-    }
-    if (m === 0) break;
-    keys++;
-    let w = tied[0]!;
-    let wPage = pages[at[w]!]!;
-    let wAt = offset[w]!;
-    for (let i = 1; i < m; i++) {
-      const s = tied[i]!;
-      const page = pages[at[s]!]!;
-      const o = offset[s]!;
-      if (replacesBy(packedRsn(wPage, wAt), packedDmaster(wPage, wAt), from[w]!, packedRsn(page, o), packedDmaster(page, o), from[s]!, leader)) {
-        w = s;
-        wPage = page;
-        wAt = o;
-      }
-    }
-    if (packedDataBytes(wPage, wAt) > 0) picks.add(at[w]!, wAt);
-    for (let i = 0; i < m; i++) {
-      const s = tied[i]!;
-      const next = offset[s]! + packedRecordBytes(pages[at[s]!]!, offset[s]!);
-      if (next < pages[at[s]!]!.length) offset[s] = next;
-      else {
-        at[s] = at[s]! + 1;
-        offset[s] = 0;
-      }
+      if (m === 0) return;
+      this.keys++;
+      this.pick(m);
+      for (let i = 0; i < m; i++) this.next(sources[tied[i]!]!);
     }
   }
-  return { ...writePages(picks, bounds, leader), records: picks.n, copies, keys };
+
+  /** Chooses among the m tied copies of one key by the rule; a live winner is picked for the push. */
+  private pick(m: number): void {
+    const { pages, sources, tied } = this;
+    let w = sources[tied[0]!]!;
+    let wPage = pages[w.pages[w.at]!]!;
+    for (let i = 1; i < m; i++) {
+      const s = sources[tied[i]!]!;
+      const page = pages[s.pages[s.at]!]!;
+      if (replacesBy(packedRsn(wPage, w.offset), packedDmaster(wPage, w.offset), w.from, packedRsn(page, s.offset), packedDmaster(page, s.offset), s.from, this.leader)) {
+        w = s;
+        wPage = page;
+      }
+    }
+    if (packedDataBytes(wPage, w.offset) > 0) this.picks.add(w.pages[w.at]!, w.offset);
+  }
+
+  private next(src: Source): void {
+    const page = this.pages[src.pages[src.at]!]!;
+    const next = src.offset + packedRecordBytes(page, src.offset);
+    if (next < page.length) src.offset = next;
+    else {
+      src.at++;
+      src.offset = 0;
+    }
+  }
+
+  /** The push pages, once every source has ended. */
+  result(bounds: PushBounds = pushBoundsDefault): MergeOutcome {
+    assert(this.sources.every((s) => s.ended), 'merge result before every pull ended');
+    this.advance();
+    assert(this.sources.every((s) => s.at === s.pages.length), 'merge ended with records left');
+    const copies = this.sources.reduce((n, s) => n + s.records, 0);
+    return { ...writePages(this.picks, bounds, this.leader), records: this.picks.n, copies, keys: this.keys };
+  }
+}
+
+/** The merge of every node's pulled copies (in the order given), as push pages, all at once. */
+export function mergePulled(pulled: readonly PulledCopy[], leader: number, bounds: PushBounds = pushBoundsDefault): MergeOutcome {
+  const merge = new PackedMerge(pulled.map((p) => p.from), leader);
+  for (const [i, p] of pulled.entries()) {
+    for (const page of p.pages) merge.add(i, page, 0);
+    merge.end(i);
+  }
+  const out = merge.result(bounds);
+  return { ...out, copies: pulled.reduce((n, p) => n + p.records, 0) };
 }
 
 /** One node's whole copy as push pages, headers unchanged (a persistent db, §5.3.2). */
 export function packUnchanged(source: PulledCopy, bounds: PushBounds = pushBoundsDefault): MergeOutcome {
-  const { pages } = flatten([source]);
-  const picks = new Picks(pages, source.records);
+  const pages = source.pages.filter((p) => p.length > 0).map(asBuffer);
+  const picks = new Picks(pages);
   for (let p = 0; p < pages.length; p++) {
     for (let o = 0; o < pages[p]!.length; o += packedRecordBytes(pages[p]!, o)) picks.add(p, o);
   }

@@ -13,7 +13,7 @@ import type { ReplyResult, RequestId } from '@ctdbng/common';
 import { checkPackedPage, ErrorCode, packedKey, type EnvelopeInit } from '@ctdbng/protocol';
 import { ControlError, readAnswer } from './control.js';
 import type { RequestFn } from './io.js';
-import { mergePulled, packUnchanged, type MergeOutcome, type PulledCopy } from './merge.js';
+import { PackedMerge, packUnchanged, type MergeOutcome } from './merge.js';
 import { choosePersistentSource, findPacked, parseSeqnum, seqnumKey } from './persistent-source.js';
 import { countingHolders, type FreezeReply } from './zombie-guard.js';
 
@@ -47,15 +47,19 @@ export interface DbStepContext {
   participants: readonly number[];
   members: ReadonlySet<number>;
   timeoutMs: number;
+  /** The recovery's clock (for the step times of the log). */
+  nowMs(): number;
 }
 
 export interface DbOutcome {
   failures: ControlError[];
   records: number;
   contributors: number[];
+  /** Where the time went: pull (every node's pages in), merge or choice, push (every commit back). */
+  stepsMs: { pull: number; merge: number; push: number };
 }
 
-/** Where one node's pull stands: the key to continue after, pages asked for, and the pages received. */
+/** Where one node's pull stands: the key to continue after, pages asked for, and (persistent) the pages received. */
 interface PullCursor {
   after: Uint8Array | undefined;
   pages: number;
@@ -75,9 +79,13 @@ export class DbRecovery {
   private readonly pulls = new Map<number, PullCursor>();
   private readonly pushes = new Map<number, PushCursor>();
   private pullFrom: number[] = [];
+  /** Volatile: the merge, fed each page as it comes (it runs while the nodes build their next ones). */
+  private merge: PackedMerge | undefined;
   /** The push pages (the merge, or the chosen persistent copy) and their record counts. */
   private pushed: MergeOutcome = { pages: [], counts: [], records: 0, copies: 0, keys: 0 };
   private contributors: number[] = [];
+  private readonly stepsMs = { pull: 0, merge: 0, push: 0 };
+  private phaseStartMs = 0;
   outcome: DbOutcome | undefined;
 
   constructor(private readonly c: DbStepContext, readonly db: DbInfo, private readonly pushId: number) {}
@@ -87,10 +95,14 @@ export class DbRecovery {
   }
 
   start(): void {
+    this.phaseStartMs = this.c.nowMs();
     // Volatile: only the copies that count (§5.4), as the freeze replies said; nothing else is
     // pulled. Persistent: every holder's whole copy, to choose from.
     this.pullFrom = this.db.persistent ? [...this.db.holders] : countingHolders(this.c.replies, this.db.dbId, this.c.gMax).filter((p) => this.db.holders.includes(p));
-    if (!this.db.persistent) this.contributors = this.pullFrom;
+    if (!this.db.persistent) {
+      this.contributors = this.pullFrom;
+      this.merge = new PackedMerge(this.pullFrom, this.c.leader);
+    }
     for (const pnn of this.pullFrom) {
       this.pulls.set(pnn, { after: undefined, pages: 0, received: [], records: 0 });
       this.requestPage(pnn);
@@ -149,40 +161,46 @@ export class DbRecovery {
     if (page.recordCount > 0) {
       const last = packedKey(page.packedRecords, checked.lastOffset);
       if (!Buffer.from(last).equals(page.lastKey)) return bad('last_key is not the key of the last record');
-      cur.received.push(page.packedRecords);
       cur.records += page.recordCount;
       cur.after = last;
+    } else if (!page.done) {
+      // A page that is empty but not done would loop forever: the node's answer is wrong.
+      return bad('an empty page that is not done');
     }
-    if (page.done) return;
-    // A page that is empty but not done would loop forever: the node's answer is wrong.
-    if (page.recordCount === 0) {
-      this.failed.set(pnn, new ControlError(pnn, 'pull', ErrorCode.ERR_BAD_MESSAGE, `node ${pnn} answered an empty PullDb page of ${this.db.name} that is not done`));
+    // The next page first, so that the node builds it while this one is merged.
+    if (!page.done) this.requestPage(pnn);
+    if (this.merge === undefined) {
+      if (page.recordCount > 0) cur.received.push(page.packedRecords);
       return;
     }
-    this.requestPage(pnn);
-  }
-
-  private pulledCopy(pnn: number): PulledCopy {
-    const cur = this.pulls.get(pnn)!;
-    return { from: pnn, pages: cur.received, records: cur.records };
+    const index = this.pullFrom.indexOf(pnn);
+    this.merge.add(index, page.packedRecords, page.recordCount);
+    if (page.done) this.merge.end(index);
+    this.merge.advance();
   }
 
   /** Every pull has ended: merge or choose, then push to every participant. */
   private pulled(): void {
+    const pulledMs = this.c.nowMs();
+    this.stepsMs.pull = pulledMs - this.phaseStartMs;
     const failures = this.failuresIn(this.pullFrom);
     if (failures.length > 0) {
       this.contributors = this.db.persistent ? [] : this.contributors;
       this.finish(0, failures);
       return;
     }
-    if (!this.db.persistent) this.pushed = mergePulled(this.pullFrom.map((pnn) => this.pulledCopy(pnn)), this.c.leader);
+    if (this.merge !== undefined) this.pushed = this.merge.result();
     else if (this.pullFrom.length > 0) {
       const infos = this.pullFrom.map((pnn) => parseSeqnum(pnn, findPacked(this.pulls.get(pnn)!.received, seqnumKey)));
       const source = choosePersistentSource(infos);
-      this.pushed = packUnchanged(this.pulledCopy(source));
+      const cur = this.pulls.get(source)!;
+      this.pushed = packUnchanged({ from: source, pages: cur.received, records: cur.records });
       this.contributors = [source];
     }
+    this.merge = undefined;
     this.pulls.clear();
+    this.phaseStartMs = this.c.nowMs();
+    this.stepsMs.merge = this.phaseStartMs - pulledMs;
     this.phase = 'push';
     for (const pnn of this.c.participants) {
       this.pushes.set(pnn, { stage: 'start' });
@@ -224,8 +242,9 @@ export class DbRecovery {
   }
 
   private finish(records: number, failures = this.failuresIn(this.c.participants)): void {
+    if (this.phase === 'push') this.stepsMs.push = this.c.nowMs() - this.phaseStartMs;
     this.phase = 'done';
-    this.outcome = { failures, records, contributors: this.contributors };
+    this.outcome = { failures, records, contributors: this.contributors, stepsMs: this.stepsMs };
     this.pushed = { pages: [], counts: [], records: 0, copies: 0, keys: 0 };
   }
 

@@ -214,7 +214,7 @@ export class Recovery {
     const r = this.r;
     const ctx = {
       request: r.io.request, term: r.term, leader: r.leader, generation: r.generation, replies: f.replies, gMax: f.gMax,
-      participants: f.participants, members: new Set(f.vnnmap), timeoutMs: r.tunables.recoveryTimeoutMs,
+      participants: f.participants, members: new Set(f.vnnmap), timeoutMs: r.tunables.recoveryTimeoutMs, nowMs: r.io.nowMs,
     };
     const pool = new DbPool(ctx, dbs, (r.generation % 2 ** 32) * 0x10000, this.log);
     this.phase = { name: 'dbs', pool, dbs: dbs.length };

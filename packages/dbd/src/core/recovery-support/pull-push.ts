@@ -50,7 +50,7 @@ export function pullPage(ctx: Ctx, msg: BodyOf<'pullDb'>, reply: Reply): void {
 }
 
 export class Pushes {
-  private readonly open = new Map<number, { db: DbState; generation: number; member: boolean }>();
+  private readonly open = new Map<number, { db: DbState; generation: number; member: boolean; records: number; startNs: number }>();
 
   constructor(private readonly ctx: Ctx, private readonly attach: ClusterAttach) {}
 
@@ -68,7 +68,7 @@ export class Pushes {
     for (const [id, p] of this.open) if (p.db === db) this.abort(id);
     if (this.open.size >= pushesMax) return reply({ error: { code: ErrorCode.ERR_BUSY, message: 'too many open pushes' } });
     db.file.beginPush();
-    this.open.set(Number(msg.pushId), { db, generation: msg.generation, member: msg.member });
+    this.open.set(Number(msg.pushId), { db, generation: msg.generation, member: msg.member, records: 0, startNs: this.ctx.io.clock.nowNs() });
     reply({ ok: {} });
   }
 
@@ -78,7 +78,7 @@ export class Pushes {
     const checked = checkPackedPage(msg.packedRecords, { records: msg.recordCount, ascending: false });
     if (!checked.ok) return reply({ error: { code: ErrorCode.ERR_BAD_MESSAGE, message: `push ${msg.pushId}: ${checked.why}` } });
     if (!p.member && msg.recordCount > 0) return reply({ error: { code: ErrorCode.ERR_INVALID_ARGUMENT, message: 'a witness holds no records' } });
-    p.db.file.pushPacked(msg.packedRecords, msg.recordCount);
+    p.records += p.db.file.pushPacked(msg.packedRecords, msg.recordCount);
     reply({ ok: {} });
   }
 
@@ -95,7 +95,8 @@ export class Pushes {
     p.db.file.commitPush(msg.generation, p.member);
     // The per-key flow state described the old contents.
     for (const ks of p.db.keys.values()) ks.inflight = undefined;
-    this.ctx.log.info({ db: p.db.info.name, records: p.db.file.records.count(), generation: msg.generation }, 'db pushed');
+    const pushMs = Math.round((this.ctx.io.clock.nowNs() - p.startNs) / 1e5) / 10;
+    this.ctx.log.info({ db: p.db.info.name, records: p.records, generation: msg.generation, pushMs }, 'db pushed');
     reply({ ok: {} });
   }
 
