@@ -9,10 +9,11 @@
 // install, so its copy is strictly newest, §2.1 rule 5).
 //
 // How: every node's pages hold its records in ascending key order (checked on arrival), so the
-// merge is one pass over all of them at once (a k-way merge), reading headers in place. It
-// notes where each winner lies (page, offset) in two typed arrays, then copies the winners into
-// push pages of exact size (winners that lie one after the other in a pulled page in one copy),
-// patching dmaster and flags. No record becomes a JavaScript object.
+// merge is one pass over all of them at once (a k-way merge), reading headers in place, fed page
+// by page while the pulls go on (PackedMerge). It notes where each winner lies (page, offset) in
+// two typed arrays; once every pull has ended it copies the winners into push pages of exact size
+// (winners that lie one after the other in a pulled page in one copy), patching dmaster and
+// flags. No record becomes a JavaScript object.
 import { assert } from '@ctdbng/common';
 import {
   comparePackedKeys, frameBytesMax, packedDataBytes, packedDmaster, packedFlags, packedRecordBytes, packedRsn, RecordFlag,
@@ -255,15 +256,20 @@ export class PackedMerge {
   }
 }
 
+function recordsIn(page: Uint8Array): number {
+  let n = 0;
+  for (let o = 0; o < page.length; o += packedRecordBytes(page, o)) n++;
+  return n;
+}
+
 /** The merge of every node's pulled copies (in the order given), as push pages, all at once. */
 export function mergePulled(pulled: readonly PulledCopy[], leader: number, bounds: PushBounds = pushBoundsDefault): MergeOutcome {
   const merge = new PackedMerge(pulled.map((p) => p.from), leader);
   for (const [i, p] of pulled.entries()) {
-    for (const page of p.pages) merge.add(i, page, 0);
+    for (const page of p.pages) merge.add(i, page, recordsIn(page));
     merge.end(i);
   }
-  const out = merge.result(bounds);
-  return { ...out, copies: pulled.reduce((n, p) => n + p.records, 0) };
+  return merge.result(bounds);
 }
 
 /** One node's whole copy as push pages, headers unchanged (a persistent db, §5.3.2). */
