@@ -9,6 +9,7 @@ import { Connection, type RequestOptions } from './connection.js';
 import { ConnectionError, TimeoutError, UnknownDbError } from './errors.js';
 import { SharedAccess } from './shared-access.js';
 import { Db } from './db.js';
+import { HeldLocks } from './held-locks.js';
 import { toBuffer, type Bytes } from './bytes.js';
 import { nodeStateOf, setNodeFlagsOf, type NodeFlagsChange, type NodeState } from './node-state.js';
 import type { CallOptions, ClientContext, DbInfo, NodeOptions } from './types.js';
@@ -98,7 +99,7 @@ export class Client {
     this.incarnation = hello.incarnation;
     this.clientId = hello.clientId;
     const shared = SharedAccess.forConnection(sharedAccess, hello.host, hello.pnn, hello.incarnation);
-    this.ctx = { conn, shared, closers: new Set() };
+    this.ctx = { conn, shared, locks: new HeldLocks() };
     conn.onMessage = (m) => this.deliver(m);
   }
 
@@ -113,8 +114,7 @@ export class Client {
   }
 
   private async shutdown(): Promise<void> {
-    for (const close of [...this.ctx.closers]) close();
-    this.ctx.closers.clear();
+    this.ctx.locks.abandonAll();
     this.ctx.shared?.close();
     this.handlers.clear();
     await this.conn.close();
