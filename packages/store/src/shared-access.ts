@@ -18,19 +18,14 @@ export type SharedLockResult =
 
 export type SharedWriteResult = { ok: true } | { ok: false; fallback: 'frozen' | 'fence' } | { ok: false; lockLost: true };
 
-interface LockView {
-  frozen: number;
-  lease_until_ns: number;
-  incarnation: number;
-  pnn: number;
-  lock_lease_ms: number;
-  wipe_epoch: number;
-  rsn: number | null;
-  dmaster: number | null;
-  flags: number | null;
-  data: Buffer | null;
-  lock_key: Buffer | null;
-}
+/**
+ * The lock step's row, read raw (an array in the SELECT's column order): building an object
+ * with named properties per row cost ~1 µs of a lock+store+unlock in better-sqlite3.
+ */
+type LockView = [
+  frozen: number, leaseUntilNs: number, incarnation: number, pnn: number, lockLeaseMs: number, wipeEpoch: number,
+  rsn: number | null, dmaster: number | null, flags: number | null, data: Buffer | null, lockKey: Buffer | null,
+];
 
 interface FenceView {
   frozen: number;
@@ -97,10 +92,10 @@ export class SharedAccessDb {
     this.sql = new BetterSqlite3(path, { fileMustExist: true });
     applyPragmas(this.sql, { persistent: false, autocheckpoint: false });
     this.holder = `sa:${pid}`;
-    this.lockView = this.sql.prepare(
+    this.lockView = this.sql.prepare<[Uint8Array, Uint8Array], LockView>(
       'SELECT m.frozen, m.lease_until_ns, m.incarnation, m.pnn, m.lock_lease_ms, m.wipe_epoch, r.rsn, r.dmaster, r.flags, r.data, l.key AS lock_key ' +
         'FROM meta m LEFT JOIN records r ON r.key = ? LEFT JOIN locks l ON l.key = ? WHERE m.id = 0',
-    );
+    ).raw(true);
     this.fenceView = this.sql.prepare(
       'SELECT m.frozen, m.lease_until_ns, m.incarnation, m.wipe_epoch, l.holder AS lock_holder, l.token AS lock_token, r.rsn, r.flags ' +
         'FROM meta m LEFT JOIN locks l ON l.key = ? LEFT JOIN records r ON r.key = ? WHERE m.id = 0',
@@ -131,11 +126,12 @@ export class SharedAccessDb {
 
   /** The checks of the lock step (and of update), in the README's order; undefined: go ahead. */
   private lockRefusal(v: LockView, now: number): Fallback | undefined {
-    if (v.frozen !== 0) return 'frozen';
-    if (!this.fenceOk(v, now)) return 'fence';
-    if (v.rsn === null) return 'absent';
-    if (v.dmaster !== v.pnn) return 'not_dmaster';
-    if (v.lock_key !== null) return 'locked';
+    const [frozen, leaseUntilNs, incarnation, pnn, , , rsn, dmaster, , , lockKey] = v;
+    if (frozen !== 0) return 'frozen';
+    if (!this.fenceOk({ lease_until_ns: leaseUntilNs, incarnation }, now)) return 'fence';
+    if (rsn === null) return 'absent';
+    if (dmaster !== pnn) return 'not_dmaster';
+    if (lockKey !== null) return 'locked';
     return undefined;
   }
 
@@ -149,10 +145,11 @@ export class SharedAccessDb {
     const v = this.lockView.get(key, key)!;
     const refused = this.lockRefusal(v, now);
     if (refused !== undefined) return { ok: false, fallback: refused };
+    const [, , , , lockLeaseMs, , rsn, dmaster, flags, data] = v;
     const token = this.env.newLockToken();
-    const expiresNs = now + v.lock_lease_ms * 1e6;
+    const expiresNs = now + lockLeaseMs * 1e6;
     this.insertLock.run(key, this.holder, this.pid, expiresNs, token);
-    return { ok: true, header: { rsn: v.rsn!, dmaster: v.dmaster!, flags: v.flags! }, data: v.data!, token, expiresNs };
+    return { ok: true, header: { rsn: rsn!, dmaster: dmaster!, flags: flags! }, data: data!, token, expiresNs };
   }
 
   /** Step 2: store (or delete: empty data, appended to the feed) while our lock row holds token. */
@@ -202,11 +199,12 @@ export class SharedAccessDb {
     const v = this.lockView.get(key, key)!;
     const refused = this.lockRefusal(v, this.env.nowNs());
     if (refused !== undefined) return { ok: false, fallback: refused };
-    const header: RecordHeader = { rsn: v.rsn!, dmaster: v.dmaster!, flags: v.flags! };
-    const out = fn(v.data!, header);
+    const [, , , , , wipeEpoch, rsn, dmaster, flags, current] = v;
+    const header: RecordHeader = { rsn: rsn!, dmaster: dmaster!, flags: flags! };
+    const out = fn(current!, header);
     const data = Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-    const flags = this.write(key, data, header.rsn, header.flags, v.wipe_epoch);
-    return { ok: true, header: { ...header, flags }, data };
+    const written = this.write(key, data, header.rsn, header.flags, wipeEpoch);
+    return { ok: true, header: { ...header, flags: written }, data };
   }
 
   /** The write of a store under the lock (§4 Store, Delete); returns the flags written. */
