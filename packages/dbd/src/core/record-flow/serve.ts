@@ -7,7 +7,7 @@ import type { StoredRecord } from '@ctdbng/store';
 import type { Ctx } from '../ctx.js';
 import type { DbState } from '../databases.js';
 import { releaseIfIdle, type CallWaiter, type KeyState, type LocalWaiter } from './key-state.js';
-import { clientHolder, migrationHolder, takeLock, type TakeResult } from '../locks/record-lock.js';
+import { clientHolder, migrationHolder, takeLock, takeLockIfHere, type TakeResult } from '../locks/record-lock.js';
 import { brokenInvariant, migrateOut } from './migrate.js';
 
 export interface FlowHooks {
@@ -25,9 +25,7 @@ export function pump(ctx: Ctx, hooks: FlowHooks, db: DbState, ks: KeyState): voi
       return;
     }
     const head = ks.waiters[0]!;
-    const rec = db.file.records.get(ks.key);
-    const here = rec !== undefined && rec.dmaster === ctx.pnn;
-    const progressed = here ? serveHere(ctx, hooks, db, ks, head, rec) : serveElsewhere(ctx, db, ks, head, rec);
+    const progressed = head.kind === 'lock' ? serveLock(ctx, hooks, db, ks, head) : serveHead(ctx, hooks, db, ks, head);
     if (!progressed) return;
   }
   if (ks.marked) {
@@ -35,6 +33,28 @@ export function pump(ctx: Ctx, hooks: FlowHooks, db: DbState, ks: KeyState): voi
     ks.marked = false;
   }
   releaseIfIdle(db.keys, ks);
+}
+
+function serveHead(ctx: Ctx, hooks: FlowHooks, db: DbState, ks: KeyState, head: LocalWaiter | CallWaiter): boolean {
+  const rec = db.file.records.get(ks.key);
+  const here = rec !== undefined && rec.dmaster === ctx.pnn;
+  return here ? serveHere(ctx, hooks, db, ks, head, rec) : serveElsewhere(ctx, db, ks, head, rec);
+}
+
+/**
+ * A local fetch_lock at the head: serveHead's read and serveHere's lock in one transaction (the
+ * common case of the ZeroMQ path: the record is here and free).
+ */
+function serveLock(ctx: Ctx, hooks: FlowHooks, db: DbState, ks: KeyState, head: LocalWaiter): boolean {
+  const taken = takeLockIfHere(ctx, db, ks.key, clientHolder(head.clientId), head.pid);
+  if ('elsewhere' in taken) return serveElsewhere(ctx, db, ks, head, taken.record);
+  if (!taken.ok) {
+    waitForLock(ctx, hooks, db, ks, taken);
+    return false;
+  }
+  ks.waiters.shift();
+  grant(ctx, db, head, taken, taken.record!);
+  return true;
 }
 
 /** This node is dmaster: grant the lock, answer a read, or migrate to a caller. */
