@@ -1,0 +1,56 @@
+// Vacuum batches in slices (DESIGN §4.7: vacuuming must not disturb clients). A batch is up to
+// VacuumBatchSize (1,000) keys; purge, StoreTombstone and TryDelete ran it in one SQLite write
+// transaction, MigrateToLmaster in a transaction per key, VacuumPlan in two reads per key, each
+// without returning to the event loop: a client request arriving meanwhile waited for all of it
+// (p99 of fetch_lock+store+unlock on the ZeroMQ path ~10× idle during a vacuum of 50,000
+// tombstones). Now a batch runs sliceKeysMax keys at a time, each slice one transaction, and the
+// next slice after the shell's event loop has served what arrived (a 0 ms core timer, which the
+// shell runs with setImmediate). Keys are independent of each other; every handler re-checks its
+// preconditions (serving, generation, frozen) at each slice, so a slice after a freeze writes
+// nothing.
+import type { Ctx } from '../ctx.js';
+
+/** Keys per slice: ~0.3–0.6 ms of SQLite work on this machine kind. */
+export const sliceKeysMax = 64;
+export const sliceTimerPrefix = 'slice';
+
+/**
+ * Sliced work in progress. One entry per vacuum request or batch being answered, so it is bounded
+ * by theirs (vacuumd's requests in flight, remoteBatchesMax).
+ */
+export class SlicedWork {
+  private nextId = 1;
+  private readonly waiting = new Map<number, () => void>();
+
+  constructor(private readonly ctx: Ctx) {}
+
+  get size(): number {
+    return this.waiting.size;
+  }
+
+  /**
+   * Runs slice(from, to) over [0, count) in ranges of at most sliceKeysMax, the first at once and
+   * each next one on a later turn of the event loop, then done(). A slice returns false to stop
+   * early (its handler has answered the rest itself).
+   */
+  run(count: number, slice: (from: number, to: number) => boolean, done: () => void): void {
+    const id = this.nextId++;
+    let from = 0;
+    const step = (): void => {
+      const to = Math.min(count, from + sliceKeysMax);
+      const goOn = from < count && slice(from, to);
+      from = to;
+      if (!goOn || from >= count) return done();
+      this.waiting.set(id, step);
+      this.ctx.io.setTimer(`${sliceTimerPrefix}:${id}`, 0);
+    };
+    step();
+  }
+
+  onTimer(id: number): void {
+    const step = this.waiting.get(id);
+    if (step === undefined) return;
+    this.waiting.delete(id);
+    step();
+  }
+}
