@@ -25,7 +25,7 @@ export function pump(ctx: Ctx, hooks: FlowHooks, db: DbState, ks: KeyState): voi
       return;
     }
     const head = ks.waiters[0]!;
-    const progressed = head.kind === 'lock' ? serveLock(ctx, hooks, db, ks, head) : serveHead(ctx, hooks, db, ks, head);
+    const progressed = takesLock(ctx, head) ? serveLocking(ctx, hooks, db, ks, head) : serveHead(ctx, hooks, db, ks, head);
     if (!progressed) return;
   }
   if (ks.marked) {
@@ -41,19 +41,30 @@ function serveHead(ctx: Ctx, hooks: FlowHooks, db: DbState, ks: KeyState, head: 
   return here ? serveHere(ctx, hooks, db, ks, head, rec) : serveElsewhere(ctx, db, ks, head, rec);
 }
 
+/** A local fetch_lock, or another node's call (not our own call come back): served under the record lock. */
+function takesLock(ctx: Ctx, head: LocalWaiter | CallWaiter): boolean {
+  return head.kind === 'lock' || (head.kind === 'call' && head.call.origin !== ctx.pnn);
+}
+
 /**
- * A local fetch_lock at the head: serveHead's read and serveHere's lock in one transaction (the
- * common case of the ZeroMQ path: the record is here and free).
+ * A head that needs the record lock: serveHead's read and serveHere's lock in one transaction
+ * (the common case of the ZeroMQ path and of a migration's dmaster: the record is here and free).
  */
-function serveLock(ctx: Ctx, hooks: FlowHooks, db: DbState, ks: KeyState, head: LocalWaiter): boolean {
-  const taken = takeLockIfHere(ctx, db, ks.key, clientHolder(head.clientId), head.pid);
+function serveLocking(ctx: Ctx, hooks: FlowHooks, db: DbState, ks: KeyState, head: LocalWaiter | CallWaiter): boolean {
+  const holder = head.kind === 'lock' ? clientHolder(head.clientId) : migrationHolder;
+  const taken = takeLockIfHere(ctx, db, ks.key, holder, head.kind === 'lock' ? head.pid : 0);
   if ('elsewhere' in taken) return serveElsewhere(ctx, db, ks, head, taken.record);
   if (!taken.ok) {
     waitForLock(ctx, hooks, db, ks, taken);
     return false;
   }
   ks.waiters.shift();
-  grant(ctx, db, head, taken, taken.record!);
+  if (head.kind !== 'call') {
+    grant(ctx, db, head, taken, taken.record!);
+  } else {
+    ctx.stats.inc('calls_served_remote');
+    migrateOut(ctx, db, ks.key, taken.record!, taken.token, head.call.origin, head.call.callId);
+  }
   return true;
 }
 
