@@ -61,12 +61,21 @@ export class DbFile {
    * One transaction runner for every tx(): better-sqlite3's transaction() builds four wrapper
    * functions per call, which cost dbd a few µs on every request when made per transaction.
    */
-  private readonly runTx: ((fn: () => unknown) => unknown) & { immediate(fn: () => unknown): unknown };
+  private readonly runTx: ((fn: () => unknown) => unknown) & { immediate(fn: () => unknown): unknown; deferred(fn: () => unknown): unknown };
 
   /** Runs fn in one BEGIN IMMEDIATE transaction, retrying while another process writes. */
   tx<T>(fn: () => T): T {
     if (this.pushing) return fn();
     return retryBusy(() => this.runTx.immediate(fn) as T);
+  }
+
+  /**
+   * Runs fn (reads only) in one deferred transaction: one snapshot for all its reads, without the
+   * write lock, so shared-access clients and other writers go on meanwhile.
+   */
+  read<T>(fn: () => T): T {
+    if (this.pushing) return fn();
+    return retryBusy(() => this.runTx.deferred(fn) as T);
   }
 
   get pushOpen(): boolean {

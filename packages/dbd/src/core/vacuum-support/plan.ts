@@ -30,10 +30,11 @@ export function vacuumPlan(ctx: Ctx, m: BodyOf<'vacuumPlan'>, reply: Reply): voi
   const pnns = ctx.vnn.pnns;
   const routes = new Array<ctdbng.v1.VacuumRoute>(m.keys.length).fill(Route.VACUUM_ROUTE_BUSY);
   const rsns = new Array<number>(m.keys.length).fill(0);
-  // A slice at a time (slices.ts), its reads in one transaction instead of two of their own per key.
+  // A slice at a time (slices.ts), its reads in one read transaction instead of two of their own
+  // per key; a read transaction does not hold writers (shared-access clients) off.
   ctx.slices.run(m.keys.length, (from, to) => {
     if (ctx.vnn.generation !== generation) return false;
-    db.file.tx(() => {
+    db.file.read(() => {
       for (let i = from; i < to; i++) {
         const key = Buffer.from(m.keys[i]!.key ?? Buffer.alloc(0));
         const rec = db.file.records.get(key);

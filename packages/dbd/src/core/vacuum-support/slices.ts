@@ -10,8 +10,11 @@
 // nothing.
 import type { Ctx } from '../ctx.js';
 
-/** Keys per slice: ~0.3–0.6 ms of SQLite work on this machine kind. */
-export const sliceKeysMax = 64;
+/**
+ * Keys per slice: ~0.1–0.2 ms of SQLite work on this machine kind, which is also how long a
+ * shared-access client may find the file's write lock taken (it retries after 10, 20, 40… µs).
+ */
+export const sliceKeysMax = 16;
 export const sliceTimerPrefix = 'slice';
 
 /**
