@@ -5,6 +5,7 @@
 import { expect, test } from 'vitest';
 import { lmasterOf } from '@ctdbng/common';
 import { sliceKeysMax } from '../src/core/vacuum-support/slices.js';
+import { trimEntriesPerSlice } from '../src/core/vacuum-support/feed.js';
 import { startCluster, type Cluster } from './harness.js';
 
 /** n tombstones created and deleted on their lmaster, node 1: its local purges. */
@@ -54,4 +55,20 @@ test('a slice that finds another generation purges nothing more: the keys not do
   expect(purged.slice(0, sliceKeysMax).every(Boolean)).toBe(true);
   expect(purged.slice(sliceKeysMax)).toEqual([false, false, false, false, false]);
   expect(keys.slice(sliceKeysMax).every((k) => c.record(1, k.key) !== undefined)).toBe(true);
+});
+
+test('an ack of more feed entries than a slice trims them oldest first over several turns, then answers', () => {
+  const c = startCluster({ nodes: 3, dbName: 'slices-feed.tdb' });
+  localTombstones(c, trimEntriesPerSlice);
+  const file = c.cores[1]!.ctx.dbs.get(c.dbId)!.file;
+  const entries = file.feed.count();
+  expect(entries).toBeGreaterThan(trimEntriesPerSlice);
+  const p = c.request(1, 'vacuumd', { ackDeleted: { dbId: c.dbId, seq: file.feed.lastSeq() } });
+  c.runUntilIdle();
+  expect(p.done).toBe(false);
+  expect(file.feed.count()).toBe(entries - trimEntriesPerSlice);
+  expect(file.feed.since(0, 1)[0]!.seq).toBeGreaterThan(trimEntriesPerSlice - 1);
+  c.advance(0);
+  expect(p.done).toBe(true);
+  expect(file.feed.count()).toBe(0);
 });

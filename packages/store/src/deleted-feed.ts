@@ -13,6 +13,7 @@ export class DeletedFeed {
   private readonly appendStmt: Statement<[Uint8Array, number, number]>;
   private readonly sinceStmt: Statement<[number, number], DeletedEntry>;
   private readonly trimStmt: Statement<[number]>;
+  private readonly trimSomeStmt: Statement<[number, number]>;
   private readonly countStmt: Statement<[], { n: number }>;
   private readonly lastStmt: Statement<[], { n: number | null }>;
 
@@ -20,6 +21,7 @@ export class DeletedFeed {
     this.appendStmt = db.prepare('INSERT INTO deleted (key, rsn, epoch) VALUES (?, ?, ?)');
     this.sinceStmt = db.prepare('SELECT seq, key, rsn, epoch FROM deleted WHERE seq > ? ORDER BY seq LIMIT ?');
     this.trimStmt = db.prepare('DELETE FROM deleted WHERE seq <= ?');
+    this.trimSomeStmt = db.prepare('DELETE FROM deleted WHERE seq IN (SELECT seq FROM deleted WHERE seq <= ? ORDER BY seq LIMIT ?)');
     this.countStmt = db.prepare('SELECT count(*) AS n FROM deleted');
     this.lastStmt = db.prepare("SELECT seq AS n FROM sqlite_sequence WHERE name = 'deleted'");
   }
@@ -39,6 +41,11 @@ export class DeletedFeed {
 
   trimThrough(seq: number): void {
     this.trimStmt.run(seq);
+  }
+
+  /** Trims the oldest entries through seq, at most limit of them; returns how many went. */
+  trimSome(seq: number, limit: number): number {
+    return this.trimSomeStmt.run(seq, limit).changes;
   }
 
   count(): number {

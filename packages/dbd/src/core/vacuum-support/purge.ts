@@ -40,6 +40,24 @@ export function reclaimSpace(ctx: Ctx, m: BodyOf<'reclaimSpace'>, reply: Reply):
   // bounded busy retry every other write gets, a checkpoint or a shared-access client holding the
   // file made it fail raw (SQLITE_BUSY → ERR_INTERNAL, "request failed inside dbd"); now it
   // retries and past the bound answers ERR_BUSY, which vacuumd retries at its next pass.
-  const left = retryBusy(() => db.file.reclaim(Math.min(m.pages, 100_000)));
-  reply({ reclaimSpaceReply: { freelistPages: left.freelistPages, pageCount: left.pageCount } });
+  // A slice of pages at a time (slices.ts): incremental_vacuum holds the file's write lock while
+  // it moves pages, ~ms for vacuumd's 256. A push opened meanwhile ends it early (what is left
+  // is in the reply; vacuumd steps again at its next pass).
+  if (!(m.pages > 0)) {
+    // No count: incremental_vacuum(0) frees the whole free list, in one step as before.
+    const all = retryBusy(() => db.file.reclaim(0));
+    return reply({ reclaimSpaceReply: { freelistPages: all.freelistPages, pageCount: all.pageCount } });
+  }
+  let left = Math.min(m.pages, 100_000);
+  let space = { freelistPages: 0, pageCount: 0 };
+  ctx.slices.repeat(() => {
+    if (db.file.pushOpen) return false;
+    const pages = Math.min(left, reclaimPagesPerSlice);
+    space = retryBusy(() => db.file.reclaim(pages));
+    left -= pages;
+    return left > 0 && space.freelistPages > 0;
+  }, () => reply({ reclaimSpaceReply: { freelistPages: space.freelistPages, pageCount: space.pageCount } }));
 }
+
+/** Pages moved per incremental_vacuum: a fraction of a ms of the write lock. */
+export const reclaimPagesPerSlice = 32;

@@ -8,6 +8,7 @@
 // shell runs with setImmediate). Keys are independent of each other; every handler re-checks its
 // preconditions (serving, generation, frozen) at each slice, so a slice after a freeze writes
 // nothing.
+import { InvariantError } from '@ctdbng/common';
 import type { Ctx } from '../ctx.js';
 
 /**
@@ -37,17 +38,38 @@ export class SlicedWork {
    * early (its handler has answered the rest itself).
    */
   run(count: number, slice: (from: number, to: number) => boolean, done: () => void): void {
-    const id = this.nextId++;
     let from = 0;
-    const step = (): void => {
+    this.repeat(() => {
       const to = Math.min(count, from + sliceKeysMax);
       const goOn = from < count && slice(from, to);
       from = to;
-      if (!goOn || from >= count) return done();
-      this.waiting.set(id, step);
+      return goOn && from < count;
+    }, done);
+  }
+
+  /**
+   * Runs step until it returns false (nothing left), one call per turn of the event loop, then
+   * done(). A throw from the first call reaches the caller, as from any handler (dbd answers
+   * ERR_BUSY or ERR_INTERNAL); from a later one (its request already in progress) it ends the
+   * work there and done() answers with what was done — the rest counts as not done, which every
+   * vacuum step tolerates (vacuumd plans it again). A broken invariant still ends the daemon.
+   */
+  repeat(step: () => boolean, done: () => void): void {
+    const id = this.nextId++;
+    const turn = (first: boolean): void => {
+      let more: boolean;
+      try {
+        more = step();
+      } catch (err) {
+        if (first || err instanceof InvariantError) throw err;
+        this.ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'vacuum step ended early');
+        more = false;
+      }
+      if (!more) return done();
+      this.waiting.set(id, () => turn(false));
       this.ctx.io.setTimer(`${sliceTimerPrefix}:${id}`, 0);
     };
-    step();
+    turn(true);
   }
 
   onTimer(id: number): void {
