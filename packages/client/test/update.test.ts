@@ -84,11 +84,11 @@ test.each([
   const stored = await db.update(k, increment);
   expect(stored.toString()).toBe('11');
   expect(fake.requests('fetchLock')[0]?.fetchLock).toMatchObject({ dbId: 11 });
-  expect(Buffer.from(fake.requests('fetchLock')[0]!.fetchLock!.key).toString()).toBe('counter');
+  expect(Buffer.from(fake.requests('fetchLock')[0]!.fetchLock!.key!).toString()).toBe('counter');
   expect(fake.requests('store')).toHaveLength(1);
   const store = fake.requests('store')[0]!.store!;
   expect(store).toMatchObject({ dbId: 11, token: 42, unlock: true, delete: false });
-  expect(Buffer.from(store.data).toString()).toBe('11');
+  expect(Buffer.from(store.data!).toString()).toBe('11');
 });
 
 test('update without shared access goes through dbd; empty data is a delete with unlock', async () => {

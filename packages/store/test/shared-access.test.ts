@@ -192,7 +192,9 @@ describe('SharedAccessDb update (lock, fn, store, unlock in one transaction)', (
   test('update is one write transaction: from its read to its write no other writer gets in', () => {
     const { db, sa, path } = withRecord('1');
     const other = new BetterSqlite3(path);
-    onTestFinished(() => other.close());
+    onTestFinished(() => {
+      other.close();
+    });
     other.pragma('busy_timeout = 0');
     let otherWrite: unknown;
     sa.update(key('a'), () => {
