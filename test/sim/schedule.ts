@@ -172,6 +172,7 @@ export function finish(c: SimCluster, seed: number, nodes: number, steps: Step[]
   if (c.violations.length === 0) finalRound(c);
   if (c.violations.length === 0) c.violations.push(...lostWrites(finalValues(c), c.model));
   c.log(`end: ${c.model.writes.length} writes, ${c.violations.length} violations`);
+  c.close();
   return { seed, nodes, ok: c.violations.length === 0, violations: c.violations, steps, trace: c.trace, simMs: c.world.nowMs, events: c.world.steps };
 }
 
