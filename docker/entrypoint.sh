@@ -7,7 +7,7 @@ set -eu
 daemon="${1:-dbd}"
 case "$daemon" in
   dbd|recoverd|vacuumd) ;;
-  ctdbng) shift; exec node /opt/ctdbng/packages/cli/dist/ctdbng-main.js "$@" ;;
+  ctdbng) shift; exec node /opt/ctdbng/packages/cli/bin/ctdbng.js "$@" ;;
   *) echo "ctdbng-entrypoint: unknown daemon '$daemon' (dbd, recoverd, vacuumd, ctdbng)" >&2; exit 2 ;;
 esac
 : "${NODE_ADDRESS:?set NODE_ADDRESS to this node's address}"

@@ -2,7 +2,9 @@
 // because the repository root holds only package.json, tsconfig.json, README.md and directories.
 // Two projects (STYLE §3):
 //   unit         packages/*/test/**/*.test.ts — one behaviour each, files run in parallel;
-//   integration  test/**/*.test.ts — multi-process scenarios and the simulation, one file at a
+//   sim          test/sim/**/*.test.ts — the deterministic simulation: no process, no port, no
+//                clock, so its files run in parallel on every core;
+//   integration  test/**/*.test.ts but the simulation — multi-process scenarios, one file at a
 //                time (they start daemons and bind ports), with long timeouts.
 // Tests import @ctdbng/* through the workspace links in node_modules, i.e. the built dist/ of each
 // package: `npm test` builds first (pretest). Run one project: npm test -- --project unit.
@@ -29,14 +31,25 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'sim',
+          root: repoRoot,
+          include: ['test/sim/**/*.test.ts'],
+          environment: 'node',
+          sequence: { groupOrder: 1 },
+          testTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           root: repoRoot,
           include: ['test/**/*.test.ts'],
+          exclude: ['test/sim/**'],
           environment: 'node',
           // No passWithNoTests: while test/ holds no test file, the unit project's files keep
           // `npm test` green (vitest fails only when the whole run finds no file).
           fileParallelism: false,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

@@ -14,8 +14,8 @@ import { lmasterOf } from '@ctdbng/common';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const fixturesDir = join(repoRoot, 'test', 'fixtures');
-/** The built `ctdbng` bin (packages/cli package.json "bin"). */
-const ctdbngBin = join(repoRoot, 'packages', 'cli', 'dist', 'ctdbng-main.js');
+/** The `ctdbng` bin of packages/cli package.json "bin": what a user runs (the bundle once built). */
+const ctdbngBin = join(repoRoot, 'packages', 'cli', 'bin', 'ctdbng.js');
 const logTailLines = 60;
 
 export interface ClusterFixture {

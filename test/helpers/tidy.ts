@@ -8,7 +8,7 @@ const banned: readonly { pattern: RegExp; why: string }[] = [
   { pattern: /\basync\s/, why: 'async: a core never waits; it asks for a timer or a request and handles the answer' },
   { pattern: /\bawait\s/, why: 'await: a core never waits' },
   { pattern: /\bPromise\b/, why: 'Promise: requests are answered as reply events' },
-  { pattern: /\bsetTimeout\(|\bsetInterval\(|\bsetImmediate\(/, why: 'real timers: use CoreTimers' },
+  { pattern: /\b(setTimeout|setInterval|setImmediate|queueMicrotask)\b/, why: 'real timers: use CoreTimers' },
   { pattern: /\bDate\.now\(|\bperformance\.now\(|\bprocess\.hrtime/, why: 'the host clock: use CoreClock' },
   { pattern: /\bMath\.random\(|\brandomInt\(|\brandomBytes\(/, why: 'randomness: use CoreRandom' },
   { pattern: /\bprocess\./, why: 'process: the shell owns it' },

@@ -198,4 +198,4 @@ async function main(): Promise<void> {
 }
 
 // Only when run as a child (fork), not when imported for encodeMsg/decodeMsg.
-if (process.send !== undefined && process.argv[2] !== undefined && process.argv[1]?.endsWith('floor-child.js') === true) await main();
+if (process.send !== undefined && process.argv[2] !== undefined && process.argv[1]?.endsWith('floor-child.js') === true) void main(); // no top-level await: bundled as CommonJS

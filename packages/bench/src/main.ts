@@ -5,6 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runAll } from './all.js';
 import { cliBench } from './cli.js';
+import { cliStartBench } from './cli-start.js';
 import { baseDirDefault, type CommonOptions } from './common.js';
 import { concurrentBench, type Layout } from './concurrent.js';
 import { benchDocument } from './document.js';
@@ -190,6 +191,11 @@ function program(): Command {
     .action(single('idle', (o, f: GlobalFlags & { nodes: number; settle: number; window: number; windows: number }) =>
       idleBench(o, { ...f, settleSec: f.settle, windowSec: f.window })));
 
+  withCommon(p.command('cli-start'))
+    .description("time `ctdbng pnn` and the tools' --help next to bare `node -e ''`, in turn")
+    .option('--rounds <n>', 'runs of each', int(1), 30)
+    .action(single('cli-start', (o, f: GlobalFlags & { rounds: number }) => cliStartBench(o, f)));
+
   withCommon(p.command('peer'))
     .description('CTDB 4.17\'s side of every row it can do, on ../shared/peer-ctdb (needs `ctdb` and root); `all` joins it with ctdb-ng\'s rows')
     .option('--peer-dir <dir>', 'the peer scripts (up.sh, down.sh, bench.py, ctdbkeys.py)', peerDirDefault)
@@ -252,4 +258,4 @@ async function main(): Promise<number> {
   }
 }
 
-process.exit(await main());
+void main().then((code) => process.exit(code)); // no top-level await: bundled as CommonJS

@@ -166,4 +166,5 @@ async function main(): Promise<number> {
   }
 }
 
-process.exit(await main());
+// No top-level await: the bundle of this entry is a CommonJS file (packages/cli/scripts/bundle.mjs).
+void main().then((code) => process.exit(code));

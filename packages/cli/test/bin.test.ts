@@ -1,18 +1,23 @@
-// The built `ctdbng` and `ctdbng-cluster` bins keep the exit-status contract (DESIGN §10):
-// 2 and one line for a usage error, 1 and one line when dbd cannot be reached.
+// The built `ctdbng` and `ctdbng-cluster` keep the exit-status contract (DESIGN §10): 2 and one
+// line for a usage error, 1 and one line when dbd cannot be reached; dist/ and its bundle alike.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+/** The entries as tsc built them, and as packages/cli/scripts/bundle.mjs bundled them (what the bins run). */
+const builds = [
+  { build: 'dist', dir: dist, ext: 'js' },
+  { build: 'bundle', dir: join(dist, 'bundle'), ext: 'cjs' },
+];
 const empty = mkdtempSync(join(tmpdir(), 'ctdbng-cli-bin-'));
 afterAll(() => rmSync(empty, { recursive: true, force: true }));
 
-function run(bin: string, args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [join(dist, bin), ...args], {
+function runIn(dir: string, bin: string, args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [join(dir, bin), ...args], {
     env: { ...process.env, CTDBNG_BASE: empty, ...env },
     encoding: 'utf8',
     timeout: 10_000,
@@ -20,7 +25,9 @@ function run(bin: string, args: string[], env: Record<string, string> = {}) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-describe('ctdbng bin', () => {
+describe.each(builds)('ctdbng ($build)', ({ dir, ext }) => {
+  const run = (bin: string, args: string[], env: Record<string, string> = {}) => runIn(dir, bin.replace(/\.js$/, `.${ext}`), args, env);
+
   test('an unknown command exits 2 with one line on stderr', () => {
     const r = run('ctdbng-main.js', ['frobnicate']);
     expect(r.code).toBe(2);
@@ -49,7 +56,9 @@ describe('ctdbng bin', () => {
   });
 });
 
-describe('ctdbng-cluster bin', () => {
+describe.each(builds)('ctdbng-cluster ($build)', ({ dir, ext }) => {
+  const run = (bin: string, args: string[], env: Record<string, string> = {}) => runIn(dir, bin.replace(/\.js$/, `.${ext}`), args, env);
+
   test('an unknown command exits 2 with one line', () => {
     const r = run('cluster-main.js', ['frobnicate']);
     expect(r.code).toBe(2);
@@ -68,5 +77,34 @@ describe('ctdbng-cluster bin', () => {
     const r = run('cluster-main.js', ['kill', '0', 'dbd', '--base', join(empty, 'cluster')]);
     expect(r.code).toBe(1);
     expect(r.err).toBe('ctdbng-cluster: dbd of node 0 is not running\n');
+  });
+});
+
+describe('the committed bin', () => {
+  /** A package with the real bin/ctdbng.js, and stand-ins for its dist/ entry and bundle that print which ran. */
+  function fakePackage(o: { bundle: boolean; bundleNewer: boolean }): string {
+    const pkg = mkdtempSync(join(empty, 'pkg-'));
+    mkdirSync(join(pkg, 'bin'));
+    mkdirSync(join(pkg, 'dist', 'bundle'), { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), '{"type":"module"}');
+    for (const f of ['ctdbng.js', 'package.json']) copyFileSync(fileURLToPath(new URL(`../bin/${f}`, import.meta.url)), join(pkg, 'bin', f));
+    writeFileSync(join(pkg, 'dist', 'ctdbng-main.js'), "process.stdout.write('dist');");
+    writeFileSync(join(pkg, 'dist', '.tsbuildinfo'), '');
+    const bundleFile = join(pkg, 'dist', 'bundle', 'ctdbng-main.cjs');
+    if (o.bundle) writeFileSync(bundleFile, "process.stdout.write('bundle');");
+    const [older, newer] = [new Date(Date.now() - 60_000), new Date()];
+    utimesSync(join(pkg, 'dist', '.tsbuildinfo'), older, o.bundleNewer ? older : newer);
+    if (o.bundle) utimesSync(bundleFile, older, o.bundleNewer ? newer : older);
+    return pkg;
+  }
+
+  test.each([
+    { case: 'a bundle made after dist/', bundle: true, bundleNewer: true, runs: 'bundle' },
+    { case: 'dist/ rebuilt by tsc -b after the bundle', bundle: true, bundleNewer: false, runs: 'dist' },
+    { case: 'no bundle', bundle: false, bundleNewer: false, runs: 'dist' },
+  ])('with $case it runs the $runs', ({ bundle, bundleNewer, runs }) => {
+    const r = runIn(join(fakePackage({ bundle, bundleNewer }), 'bin'), 'ctdbng.js', []);
+    expect(r.err).toBe('');
+    expect(r.out).toBe(runs);
   });
 });

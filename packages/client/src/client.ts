@@ -3,9 +3,9 @@
 import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { pnnAll, type ctdbng } from '@ctdbng/protocol';
 import { Connection, type RequestOptions } from './connection.js';
+import { openTransport, type TransportKind } from './transport.js';
 import { ConnectionError, TimeoutError, UnknownDbError } from './errors.js';
 import { SharedAccess } from './shared-access.js';
 import { Db } from './db.js';
@@ -25,6 +25,11 @@ export interface ConnectOptions {
   name?: string;
   /** Default request timeout. */
   timeoutMs?: number;
+  /**
+   * 'zeromq' (default): libzmq's DEALER. 'zmtp': ZMTP 3.0 spoken by the client itself, which
+   * starts ~8 ms sooner (no libzmq to load): for short-lived processes such as `ctdbng`.
+   */
+  transport?: TransportKind;
 }
 
 export const timeoutMsDefault = 30_000;
@@ -64,11 +69,12 @@ export async function connect(opts: ConnectOptions = {}): Promise<Client> {
     throw new ConnectionError(`no dbd socket at ${path}`, { cause: err });
   }
   const timeoutMs = opts.timeoutMs ?? timeoutMsDefault;
-  const conn = new Connection(`ipc://${path}`, timeoutMs);
+  const conn = new Connection(`ipc://${path}`, timeoutMs, await openTransport(opts.transport ?? 'zeromq', path));
   try {
     const hello = { pid: process.pid, name: opts.name ?? 'ctdbng-client', host: hostname() };
     const reply = await conn.request({ hello }, 'helloReply');
-    return new Client(conn, reply, opts.sharedAccess ?? false);
+    const shared = await SharedAccess.forConnection(opts.sharedAccess ?? false, reply.host, reply.pnn, reply.incarnation);
+    return new Client(conn, reply, shared);
   } catch (err) {
     await conn.close();
     if (err instanceof TimeoutError) throw new ConnectionError(`dbd at ${path} did not answer in ${timeoutMs} ms`, { cause: err });
@@ -94,11 +100,10 @@ export class Client {
   private closing: Promise<void> | undefined;
 
   /** Use connect(). */
-  constructor(private readonly conn: Connection, hello: ctdbng.v1.HelloReply, sharedAccess: boolean) {
+  constructor(private readonly conn: Connection, hello: ctdbng.v1.HelloReply, shared: SharedAccess | undefined) {
     this.pnn = hello.pnn;
     this.incarnation = hello.incarnation;
     this.clientId = hello.clientId;
-    const shared = SharedAccess.forConnection(sharedAccess, hello.host, hello.pnn, hello.incarnation);
     this.ctx = { conn, shared, locks: new HeldLocks() };
     conn.onMessage = (m) => this.deliver(m);
   }

@@ -1,10 +1,10 @@
-// Transport (DESIGN §7, packages/dbd/README.md): one ZeroMQ DEALER on dbd's client socket, one
-// protobuf Envelope per frame. Requests are pipelined and matched to replies by request_id;
+// Transport (DESIGN §7, packages/dbd/README.md): one DEALER on dbd's client socket (transport.ts),
+// one protobuf Envelope per frame. Requests are pipelined and matched to replies by request_id;
 // pushed ClientMessages (request_id 0) go to onMessage. zeromq.js allows one send in progress per
 // socket, so a request sent while another send is in progress waits in a bounded queue.
-import { Dealer } from 'zeromq';
 import { decodeEnvelope, encodeEnvelope, protocolVersion, type Envelope, type EnvelopeInit, type ctdbng } from '@ctdbng/protocol';
 import { BadMessageError, BusyError, ConnectionError, TimeoutError, errorFromReply } from './errors.js';
+import type { Transport } from './transport.js';
 
 /** The reply bodies a client expects, by Envelope field. */
 export interface Replies {
@@ -63,7 +63,6 @@ function withCallerStack<E extends Error>(err: E, origin: Error): E {
 
 export class Connection {
   onMessage: (m: ctdbng.v1.ClientMessage) => void = () => {};
-  private readonly socket: Dealer;
   private readonly pending = new Map<number, Pending>();
   private readonly late = new Map<number, (env: Envelope) => void>();
   private readonly sendQueue: Outgoing[] = [];
@@ -72,9 +71,8 @@ export class Connection {
   private closed = false;
   private nextRequestId = 1;
 
-  constructor(readonly address: string, readonly timeoutMs: number) {
-    this.socket = new Dealer({ linger: 0 });
-    this.socket.connect(address);
+  /** `address` names the socket in messages; `socket` is already connecting to it. */
+  constructor(readonly address: string, readonly timeoutMs: number, private readonly socket: Transport) {
     this.receiving = this.receiveLoop();
   }
 

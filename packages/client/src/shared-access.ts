@@ -5,7 +5,20 @@
 // or unreadable. A fallback after a shared lock keeps the token: dbd accepts any lock row holding it.
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { SharedAccessDb, StoreBusyError, type RecordHeader } from '@ctdbng/store';
+import type { RecordHeader, SharedAccessDb } from '@ctdbng/store';
+
+type Store = typeof import('@ctdbng/store');
+
+/**
+ * @ctdbng/store (better-sqlite3, node:crypto) is loaded by the first client that gets shared
+ * access, not when this module is: a client without it, such as `ctdbng`, never loads it.
+ */
+let store: Store | undefined;
+
+/** A StoreBusyError; only a client with shared access (so with the store loaded) sees one. */
+function isStoreBusy(err: unknown): boolean {
+  return store !== undefined && err instanceof store.StoreBusyError;
+}
 
 /** A shared update step: the data stored, or hand the whole update to dbd. */
 export type SharedUpdate = { ok: true; data: Buffer } | { ok: false };
@@ -21,12 +34,13 @@ export type SharedWrite = 'ok' | 'fallback' | 'lockLost';
 export class SharedAccess {
   private readonly handles = new Map<number, SharedAccessDb | null>();
 
-  private constructor(private readonly pnn: number, private readonly incarnation: number) {}
+  private constructor(private readonly dbClass: Store['SharedAccessDb'], private readonly pnn: number, private readonly incarnation: number) {}
 
   /** Shared access applies only when asked for and dbd runs on this host (same files, same clock). */
-  static forConnection(wanted: boolean, dbdHost: string, pnn: number, incarnation: number): SharedAccess | undefined {
+  static async forConnection(wanted: boolean, dbdHost: string, pnn: number, incarnation: number): Promise<SharedAccess | undefined> {
     if (!wanted || dbdHost === '' || dbdHost !== hostname()) return undefined;
-    return new SharedAccess(pnn, incarnation);
+    store ??= await import('@ctdbng/store');
+    return new SharedAccess(store.SharedAccessDb, pnn, incarnation);
   }
 
   /** The handle of a volatile db's file, or undefined when the file cannot be used. */
@@ -41,7 +55,7 @@ export class SharedAccess {
   private open(path: string): SharedAccessDb | null {
     if (path === '' || !existsSync(path)) return null;
     try {
-      return new SharedAccessDb(path, this.pnn, this.incarnation, process.pid);
+      return new this.dbClass(path, this.pnn, this.incarnation, process.pid);
     } catch {
       // A file we cannot open (permissions, not a db yet): every operation goes through dbd.
       return null;
@@ -66,7 +80,7 @@ export function sharedLock(sa: SharedAccessDb, key: Buffer): SharedLock {
     const leaseMs = Math.max(0, (r.expiresNs - nowNs()) / 1e6);
     return { ok: true, header: r.header, data: r.data, token: r.token, leaseMs };
   } catch (err) {
-    if (err instanceof StoreBusyError) return { ok: false };
+    if (isStoreBusy(err)) return { ok: false };
     throw err;
   }
 }
@@ -80,7 +94,7 @@ export function sharedUpdate(sa: SharedAccessDb, key: Buffer, fn: (current: Buff
     const r = sa.update(key, fn);
     return r.ok ? { ok: true, data: r.data } : { ok: false };
   } catch (err) {
-    if (err instanceof StoreBusyError) return { ok: false };
+    if (isStoreBusy(err)) return { ok: false };
     throw err;
   }
 }
@@ -101,7 +115,7 @@ function sharedWrite(step: () => ReturnType<SharedAccessDb['store']>): SharedWri
     if (r.ok) return 'ok';
     return 'lockLost' in r ? 'lockLost' : 'fallback';
   } catch (err) {
-    if (err instanceof StoreBusyError) return 'fallback';
+    if (isStoreBusy(err)) return 'fallback';
     throw err;
   }
 }

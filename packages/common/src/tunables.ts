@@ -19,7 +19,7 @@ export interface TunableRow {
 
 export const TUNABLES = [
   { name: 'LockLeaseSeconds', key: 'lockLeaseSeconds', unit: 's', default: 10, min: 1, max: 3600,
-    doc: 'A record lock is a lease: the lock of a client that stops renewing it is broken after this long (at once when its pid is seen dead).' },
+    doc: 'A record lock is a lease: the lock of a client that stops renewing it is broken after this long (within the half-second lock sweep once its pid is seen dead).' },
   { name: 'SharedAccessLease', key: 'sharedAccessLeaseMs', unit: 'ms', default: 1000, min: 100, max: 60_000,
     doc: 'How long acks to a probe from a majority of the nodes file let this node serve records (dbd and shared-access clients alike), counted from when the probe was sent (§2.2).' },
   { name: 'LeaseDriftMargin', key: 'leaseDriftMarginMs', unit: 'ms', default: 100, min: 0, max: 10_000,

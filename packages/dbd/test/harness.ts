@@ -365,6 +365,13 @@ export class Cluster {
     this.deliverHead(link);
   }
 
+  /** Delivers the oldest queued reply to a client (deterministic schedules). */
+  deliverReply(pnn: number, clientId: string): void {
+    const link = `c:${pnn}/${clientId}`;
+    if (!this.queues.has(link)) throw new Error(`no reply to ${clientId} queued on node ${pnn}`);
+    this.deliverHead(link);
+  }
+
   /** fetch_lock + store(data, unlock) run to completion; returns the header fetch_lock saw. */
   write(pnn: number, clientId: string, key: Buffer, data: Buffer | undefined): { rsn: number; dmaster: number } {
     const fl = this.fetchLock(pnn, clientId, key);

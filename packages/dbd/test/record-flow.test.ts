@@ -7,6 +7,7 @@ import { describe, expect, onTestFinished, test } from 'vitest';
 import { lmasterOf } from '@ctdbng/common';
 import { bodyOf, keyBytesMax, pnnAll, recordBytesMax, type Envelope } from '@ctdbng/protocol';
 import { RecordFlags, SharedAccessDb } from '@ctdbng/store';
+import { sweepIntervalMs } from '../src/core/dbd-core.js';
 import { Cluster, keyWithLmaster, startCluster, testSeed } from './harness.js';
 
 const vnnmap = [0, 1, 2];
@@ -254,8 +255,56 @@ describe('record flow', () => {
   });
 });
 
+describe('calls that wait for each other', () => {
+  test('the lmaster with its own call in flight passes other calls on to the dmaster it recorded, so two deferred calls never wait for each other (sim seed 1099)', () => {
+    const c = startCluster({ nodes: 4 });
+    const lm4 = (key: Buffer): number => lmasterOf(key, [0, 1, 2, 3]);
+    const key = keyWithLmaster(lm4, 2);
+    // History: node 0 held it, then node 1, then node 3. Node 0's copy names 1; node 1's names 3.
+    c.write(0, 'w', key, Buffer.from('v0'));
+    c.write(1, 'w', key, Buffer.from('v1'));
+    c.write(3, 'w', key, Buffer.from('v3'));
+    const token = (p: { body: (k: 'fetchLockReply') => { token: unknown } }): number => Number(p.body('fetchLockReply').token);
+    // Node 1 asks node 3 (its copy names 3); node 3 hands the record over, via the lmaster 2.
+    const a = c.fetchLock(1, 'a', key);
+    c.deliverRequest(1, 'a');
+    c.deliver(1, 3);
+    expect(c.queued(3, 2)).toEqual(['dmasterRequest']);
+    // Before the hand-over reaches the lmaster, the lmaster's client asks: its call goes to node 3.
+    const l = c.fetchLock(2, 'l', key);
+    c.deliverRequest(2, 'l');
+    // Node 3's client asks too: node 3's copy now names node 1, so its call goes there.
+    const z3 = c.fetchLock(3, 'c', key);
+    c.deliverRequest(3, 'c');
+    c.deliver(3, 2); // the lmaster records node 1 and passes the record on
+    c.deliver(2, 3); // the lmaster's call reaches node 3, which waits for its own call: deferred there
+    // Node 0's stale copy names node 1: its call goes there, ahead of node 3's.
+    const z0 = c.fetchLock(0, 'z', key);
+    c.deliverRequest(0, 'z');
+    c.deliver(2, 1); // node 1 becomes dmaster and grants 'a'
+    c.deliver(0, 1);
+    c.deliver(3, 1);
+    c.deliverReply(1, 'a');
+    expect(a.done).toBe(true);
+    // 'a' lets go: node 1 serves node 0, then sends node 3's call to the lmaster, whose own call waits at node 3.
+    c.store(1, 'a', key, token(a), Buffer.from('a'));
+    c.runUntilIdle();
+    expect(z0.done).toBe(true);
+    c.store(0, 'z', key, token(z0), Buffer.from('z'));
+    c.runUntilIdle();
+    expect(z3.done).toBe(true);
+    c.store(3, 'c', key, token(z3), Buffer.from('c'));
+    c.runUntilIdle();
+    expect(l.done).toBe(true);
+    c.store(2, 'l', key, token(l), Buffer.from('l'));
+    c.runUntilIdle();
+    expect(c.record(2, key)).toMatchObject({ dmaster: 2 });
+    expect(text(c.record(2, key)!.data)).toBe('l');
+  });
+});
+
 describe('record locks', () => {
-  test('a lock whose holder pid dies is broken at once and the next waiter gets it', () => {
+  test('a lock whose holder pid dies is broken at the next lock sweep and the next waiter gets it', () => {
     const c = startCluster();
     const key = keyWithLmaster(lm, 0);
     c.hello(0, 'a', 111);
@@ -267,7 +316,7 @@ describe('record locks', () => {
     expect(a.done).toBe(true);
     expect(b.done).toBe(false);
     c.deadPids.add(111);
-    c.advance(100);
+    c.advance(sweepIntervalMs);
     expect(b.body('fetchLockReply').header).toMatchObject({ dmaster: 0 });
     expect(c.stat('locks_broken', 0)).toBe(1);
     const st = c.store(0, 'a', key, Number(a.body('fetchLockReply').token), Buffer.from('late'));
@@ -275,7 +324,7 @@ describe('record locks', () => {
     expect(st.errorCode).toBe('ERR_LOCK_LOST');
   });
 
-  test('a lock whose lease expires is broken after LockLeaseSeconds', () => {
+  test('a lock whose lease expires is broken after LockLeaseSeconds, at the lock sweep after it', () => {
     const c = startCluster();
     const key = keyWithLmaster(lm, 1);
     c.write(0, 'w', key, Buffer.from('x'));
@@ -285,7 +334,7 @@ describe('record locks', () => {
     expect(a.done).toBe(true);
     c.advance(c.tunables.lockLeaseSeconds * 1000 - 100);
     expect(b.done).toBe(false);
-    c.advance(200);
+    c.advance(100 + sweepIntervalMs);
     expect(b.done).toBe(true);
     expect(c.stat('locks_broken', 0)).toBe(1);
   });

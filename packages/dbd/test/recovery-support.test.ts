@@ -468,6 +468,17 @@ describe('node state', () => {
     expect(ctl(c, 0, { setNodeFlags: {} }).errorCode).toBe('ERR_INVALID_ARGUMENT');
   });
 
+  test('continue on a node that is not stopped and unban on one that is not banned change nothing and ask for no recovery', () => {
+    const c = startCluster();
+    const before = Number(nodeState(c, 0).recoveryRequests);
+    const events = c.events[0]!.length;
+    ctl(c, 0, { setNodeFlags: { cont: true } }).body('ok');
+    ctl(c, 0, { setNodeFlags: { unban: true } }).body('ok');
+    expect(Number(nodeState(c, 0).recoveryRequests)).toBe(before);
+    expect(c.events[0]!.slice(events).some((e) => e.recoveryWanted !== undefined)).toBe(false);
+    expect(nodeState(c, 0)).toMatchObject({ stopped: false, banned: false, frozen: false });
+  });
+
   test('setActive(false) freezes and drops the lease but keeps the copies valid (G_max decides, §5.4); a recovery takes the node in again', () => {
     const c = startCluster();
     const key = keyWithLmaster(lm, 2);
@@ -526,4 +537,44 @@ describe('links', () => {
     expect(c.droppedCount).toBe(1);
     expect(c.events[0]!.slice(before)).toEqual([{ recoveryWanted: { reason: 'messages from node 1 lost' } }]);
   });
+
+  test('a node\'s sequence numbers to each peer start again at 1 in each generation it installs', () => {
+    const c = startCluster({ tunables });
+    const sent: { generation: number; seq: number }[] = [];
+    const io = c.cores[1]!.io;
+    const send = io.sendToNode.bind(io);
+    io.sendToNode = (to, env) => {
+      if (to === 0) sent.push({ generation: Number(env.node!.generation), seq: Number(env.node!.seq) });
+      send(to, env);
+    };
+    c.cores[1]!.ctx.sendNode(0, { keepalive: {} });
+    const g2 = recover(c, 2, [0, 1, 2]);
+    c.cores[1]!.ctx.sendNode(0, { keepalive: {} });
+    const firstOf = (g: number): number => sent.find((m) => m.generation === g)!.seq;
+    expect(firstOf(g2)).toBe(1);
+    for (let i = 1; i < sent.length; i++) {
+      const [a, b] = [sent[i - 1]!, sent[i]!];
+      expect(b.generation === a.generation ? b.seq - a.seq : b.seq).toBe(1);
+    }
+  });
+
+  test('messages lost before a recovery ask for no second one after it; a gap within a generation does, and an older generation\'s late message is ignored', () => {
+    const c = startCluster({ tunables });
+    const inc1 = c.cores[1]!.ctx.incarnation;
+    const from1 = (generation: number, seq: number) => ({ keepalive: {}, node: { srcPnn: 1, generation, incarnation: inc1, seq, nodesHash: c.nodes.hash } });
+    const wanted = (from: number): string[] => c.events[0]!.slice(from).flatMap((e) => (e.recoveryWanted ? [e.recoveryWanted.reason ?? ''] : []));
+    const g = c.generation;
+    const before = c.events[0]!.length;
+    c.inject(0, from1(g, 100));
+    c.inject(0, from1(g, 101));
+    // 102–107 of generation g were lost (a cut); then node 1 installed g + 1: it starts again at 1.
+    c.inject(0, from1(g + 1, 1));
+    c.inject(0, from1(g + 1, 2));
+    c.inject(0, from1(g, 108)); // late, of the old generation: ignored
+    expect(wanted(before).filter((r) => r === 'messages from node 1 lost')).toHaveLength(1); // 100 after what node 0 had seen
+    const mid = c.events[0]!.length;
+    c.inject(0, from1(g + 1, 4)); // 3 lost in the same generation
+    expect(wanted(mid)).toEqual(['messages from node 1 lost']);
+  });
+
 });

@@ -9,6 +9,7 @@ export * from './core/membership.js';
 export * from './core/election.js';
 export * from './core/monitor.js';
 export * from './core/recover-db.js';
+export * from './core/db-pool.js';
 export * from './core/recovery.js';
 export * from './core/leader.js';
 export * from './core/cluster-lock.js';

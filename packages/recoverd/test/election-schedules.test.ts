@@ -6,7 +6,7 @@ import { Prng, SimCluster } from './sim-net.js';
 const seeds = Array.from({ length: Number(process.env["RECOVERD_SEEDS"] ?? 12) }, (_, i) => 1000 + i);
 
 describe('election under faults', () => {
-  it.each(seeds)('seed %i: one leader per term; one leader after healing', async (seed) => {
+  it.each(seeds)('seed %i: one leader per term; one leader after healing', (seed) => {
     const rnd = new Prng(seed);
     const size = rnd.next() < 0.5 ? 3 : 5;
     const c = new SimCluster(size, seed);
@@ -21,10 +21,10 @@ describe('election under faults', () => {
       } else {
         c.heal();
       }
-      await c.run(500 + Math.floor(rnd.next() * 4000));
+      c.run(500 + Math.floor(rnd.next() * 4000));
     }
     c.heal();
-    await c.run(15_000);
+    c.run(15_000);
     expect(c.leaders(), `seed ${seed}`).toHaveLength(1);
     const leader = c.leaders()[0]!;
     for (const n of c.nodes) expect(n.core.election.leader, `seed ${seed} node ${n.pnn}`).toBe(leader);

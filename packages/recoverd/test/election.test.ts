@@ -7,10 +7,10 @@ import { MemVotes, SimCluster } from './sim-net.js';
 
 describe('election', () => {
   for (const size of [3, 5]) {
-    it(`${size} nodes elect exactly one leader that every node follows`, async () => {
+    it(`${size} nodes elect exactly one leader that every node follows`, () => {
       const c = new SimCluster(size, 1234 + size);
       c.start();
-      await c.run(5_000);
+      c.run(5_000);
       const leaders = c.leaders();
       expect(leaders).toHaveLength(1);
       for (const n of c.nodes) expect(n.core.election.leader).toBe(leaders[0]);
@@ -23,14 +23,14 @@ describe('election', () => {
     });
   }
 
-  it('when the leader dies the others elect a new one in a higher term', async () => {
+  it('when the leader dies the others elect a new one in a higher term', () => {
     const c = new SimCluster(5, 77);
     c.start();
-    await c.run(5_000);
+    c.run(5_000);
     const [first] = c.leaders();
     const term = c.nodes[first!]!.core.election.term;
     c.kill(first!, { node: true });
-    await c.run(10_000);
+    c.run(10_000);
     const [second] = c.leaders();
     expect(second).toBeDefined();
     expect(second).not.toBe(first);
@@ -38,11 +38,11 @@ describe('election', () => {
     expect(c.nodes[second!]!.dbd.vnnmap).not.toContain(first);
   });
 
-  it('a partitioned minority never elects a leader; the majority side does', async () => {
+  it('a partitioned minority never elects a leader; the majority side does', () => {
     const c = new SimCluster(5, 99);
     c.partition([0, 1], [2, 3, 4]);
     c.start();
-    await c.run(15_000);
+    c.run(15_000);
     const everLed = new Set(c.leadersByTerm.values());
     expect(everLed.has(0) || everLed.has(1)).toBe(false);
     expect(c.leaders()).toHaveLength(1);
@@ -51,87 +51,104 @@ describe('election', () => {
     expect(c.nodes[0]!.dbd.inactive).toBe(true);
     expect(c.nodes[2]!.dbd.inactive).toBe(false);
     c.heal();
-    await c.run(10_000);
+    c.run(10_000);
     expect(c.nodes[0]!.dbd.inactive).toBe(false);
     expect(c.nodes[0]!.dbd.vnnmap).toEqual([0, 1, 2, 3, 4]);
   });
 
-  it('a leader cut off from the majority steps down and the majority elects another', async () => {
+  it('a leader cut off from the majority steps down and the majority elects another', () => {
     const c = new SimCluster(3, 5);
     c.start();
-    await c.run(5_000);
+    c.run(5_000);
     const [old] = c.leaders();
     const rest = [0, 1, 2].filter((p) => p !== old);
     c.partition([old!], rest);
-    await c.run(10_000);
+    c.run(10_000);
     expect(c.nodes[old!]!.core.isLeader).toBe(false);
     expect(c.leaders()).toHaveLength(1);
     expect(rest).toContain(c.leaders()[0]);
   });
 
-  it('a restarted node keeps its term and vote, and the cluster keeps one leader per term', async () => {
+  it('a restarted node keeps its term and vote, and the cluster keeps one leader per term', () => {
     const c = new SimCluster(3, 4242);
     c.start();
-    await c.run(5_000);
+    c.run(5_000);
     for (const p of [0, 1, 2]) {
       const before = c.nodes[p]!.votes.v.term;
       c.restart(p);
       expect(c.nodes[p]!.core.election.term).toBe(before); // loaded from the state file
-      await c.run(5_000);
+      c.run(5_000);
       expect(c.nodes[p]!.core.election.term).toBeGreaterThanOrEqual(before);
     }
     expect(c.leaders()).toHaveLength(1);
   });
 
-  it('a stopped or banned node does not stand for election', async () => {
+  it('a stopped or banned node does not stand for election', () => {
     const c = new SimCluster(3, 8);
     for (const p of [0, 1]) c.nodes[p]!.dbd.stopped = true;
     c.nodes[2]!.dbd.banned = true;
     c.start();
-    await c.run(5_000);
+    c.run(5_000);
     expect(c.leaders()).toEqual([]);
     expect(c.leadersByTerm.size).toBe(0);
     c.nodes[1]!.dbd.stopped = false;
-    await c.run(5_000);
+    c.run(5_000);
     expect(c.leaders()).toEqual([1]);
   });
 
-  it('a node configured witness never stands, but its vote makes a majority with one other node', async () => {
+  it('a node configured witness never stands, but its vote makes a majority with one other node', () => {
     const c = new SimCluster(3, 12, {}, [2]);
     c.start();
-    await c.run(5_000);
+    c.run(5_000);
     const [leader] = c.leaders();
     expect(leader === 0 || leader === 1).toBe(true);
     c.kill(leader!, { node: true });
-    await c.run(10_000);
+    c.run(10_000);
     expect(c.leaders()).toEqual([leader === 0 ? 1 : 0]);
     expect([...c.leadersByTerm.values()]).not.toContain(2);
   });
 
-  it('a leader whose node is stopped steps down and another node leads', async () => {
+  it('a leader whose node is stopped steps down and another node leads', () => {
     const c = new SimCluster(3, 13);
     c.start();
-    await c.run(5_000);
+    c.run(5_000);
     const [leader] = c.leaders();
     c.nodes[leader!]!.dbd.stopped = true;
-    await c.run(8_000);
+    c.run(8_000);
     const now = c.leaders();
     expect(now).toHaveLength(1);
     expect(now[0]).not.toBe(leader);
   });
 
-  it('followers whose dbds cannot hear the leader\'s dbd stop following it and elect another leader', async () => {
+  it('followers whose dbds cannot hear the leader\'s dbd stop following it and elect another leader', () => {
     const c = new SimCluster(3, 14);
     c.start();
-    await c.run(5_000);
+    c.run(5_000);
     const [leader] = c.leaders();
     const others = [0, 1, 2].filter((p) => p !== leader);
     // A one-way cut of the leader's node links: nobody's dbd hears it; its recoverd is still heard.
     for (const p of others) c.nodes[p]!.dbd.linksUp = [0, 1, 2].filter((x) => x !== p && x !== leader);
-    await c.run(12_000);
+    c.run(12_000);
     const now = c.leaders();
     expect(now).toHaveLength(1);
     expect(others).toContain(now[0]);
+  });
+
+  it('a follower that stopped following a leader whose dbd it could not hear follows it again once its dbd hears it', () => {
+    const c = new SimCluster(5, 21);
+    c.start();
+    c.run(5_000);
+    const [leader] = c.leaders();
+    const cut = [0, 1, 2, 3, 4].filter((p) => p !== leader).slice(0, 2);
+    // Two followers' dbds stop hearing the leader's; the other followers still follow it, so the
+    // two cannot win an election (nobody votes while hearing a live leader).
+    for (const p of cut) c.nodes[p]!.dbd.linksUp = [0, 1, 2, 3, 4].filter((x) => x !== p && x !== leader);
+    c.run(6_000);
+    for (const p of cut) expect(c.nodes[p]!.core.election.leader).toBeUndefined();
+    expect(c.leaders()).toEqual([leader]);
+    for (const p of cut) c.nodes[p]!.dbd.linksUp = undefined;
+    c.run(6_000);
+    for (const n of c.nodes) expect(n.core.election.leader).toBe(leader);
   });
 });
 

@@ -1,7 +1,7 @@
 // A fake dbd answering the recovery controls of recovery.proto from memory (records, flags,
 // generation, term fence), with failure injection. Not a test file: the tests import it.
+import { RequestIds, type ReplyResult, type RequestId } from '@ctdbng/common';
 import { decodeEnvelope, encodeEnvelope, ErrorCode, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
-import type { DbdRpc } from '../src/core/io.js';
 
 export interface Rec {
   key: Buffer;
@@ -246,13 +246,90 @@ export function roundTrip(init: EnvelopeInit): Envelope {
   return dec.envelope;
 }
 
-/** A DbdRpc over fake dbds answering at once; `down` nodes fail as unreachable. */
-export function directRpc(dbds: ReadonlyMap<number, FakeDbd>, down: Set<number> = new Set()): DbdRpc {
-  return {
-    request: async (pnn, body) => {
-      const d = dbds.get(pnn);
-      if (d === undefined || down.has(pnn)) throw new Error(`node ${pnn} unreachable`);
-      return roundTrip(d.handle(roundTrip(body)));
-    },
+/** What answers a core's requests and timers: a RecoverdCore, a LeaderLoop or a Recovery. */
+export interface Sink {
+  onReply(id: RequestId, result: ReplyResult): void;
+  onTimer(id: 'lease-wait'): void;
+}
+
+interface Queued {
+  id: RequestId;
+  to: number;
+  /** undefined: a timer. */
+  env: Envelope | undefined;
+}
+
+/**
+ * A tiny synchronous driver: the core's requests to fake dbds and its lease-wait timer queue up;
+ * `run` answers them one at a time (FIFO, or in the order `pick` chooses) until none is left,
+ * each answer through the sink — never inside the request, as the contract says. `down` nodes
+ * answer "unreachable". Records what was in flight at once, for the pacing checks.
+ */
+export class DirectDbds {
+  private readonly queue: Queued[] = [];
+  private readonly ids = new RequestIds();
+  /** The lease waits asked for (ms), in order. */
+  readonly waits: number[] = [];
+  /** Every request, in the order sent. */
+  readonly sent: { to: number; env: Envelope }[] = [];
+  /** The most PullDb requests in flight to one node for one db at once. */
+  pullsPerNodeAndDbMax = 0;
+  /** The most dbs with a PullDb or PushDb* in flight at once. */
+  dbsInFlightMax = 0;
+  /** The most PushDb* of one push in flight to one node at once. */
+  pushesPerNodeMax = 0;
+
+  constructor(readonly dbds: ReadonlyMap<number, FakeDbd>, readonly down: Set<number> = new Set()) {}
+
+  readonly request = (to: number, body: EnvelopeInit, _timeoutMs: number): RequestId => {
+    const id = this.ids.take();
+    const env = roundTrip(body);
+    this.sent.push({ to, env });
+    this.queue.push({ id, to, env });
+    this.measure();
+    return id;
   };
+
+  readonly setTimer = (_id: 'lease-wait', ms: number): void => {
+    this.waits.push(ms);
+    this.queue.push({ id: 0, to: -1, env: undefined });
+  };
+
+  /** Answers until nothing is queued; `pick(n)` chooses which of the n queued goes next (default: the first). */
+  run(sink: Sink, pick: (n: number) => number = () => 0): void {
+    for (let steps = 0; this.queue.length > 0; steps++) {
+      if (steps > 1_000_000) throw new Error('driver: too many steps');
+      const [q] = this.queue.splice(pick(this.queue.length), 1);
+      if (q!.env === undefined) sink.onTimer('lease-wait');
+      else sink.onReply(q!.id, this.answer(q!.to, q!.env));
+    }
+  }
+
+  private answer(to: number, env: Envelope): ReplyResult {
+    const d = this.dbds.get(to);
+    if (d === undefined || this.down.has(to)) return { ok: false, reason: `node ${to} unreachable` };
+    return { ok: true, env: roundTrip(d.handle(env)) };
+  }
+
+  private measure(): void {
+    const pulls = new Map<string, number>();
+    const pushes = new Map<string, number>();
+    const dbs = new Set<string>();
+    for (const q of this.queue) {
+      const e = q.env;
+      if (e?.pullDb) {
+        const k = `${q.to}/${e.pullDb.dbId}`;
+        pulls.set(k, (pulls.get(k) ?? 0) + 1);
+        dbs.add(String(e.pullDb.dbId));
+      }
+      if (e?.pushDbStart || e?.pushDbBatch || e?.pushDbCommit) {
+        const index = Number(e.pushDbStart?.pushId ?? e.pushDbBatch?.pushId ?? e.pushDbCommit?.pushId) % 0x10000;
+        dbs.add(`push ${index}`);
+        pushes.set(`${q.to}/${index}`, (pushes.get(`${q.to}/${index}`) ?? 0) + 1);
+      }
+    }
+    this.pullsPerNodeAndDbMax = Math.max(this.pullsPerNodeAndDbMax, ...pulls.values());
+    this.pushesPerNodeMax = Math.max(this.pushesPerNodeMax, ...pushes.values());
+    this.dbsInFlightMax = Math.max(this.dbsInFlightMax, dbs.size);
+  }
 }

@@ -1,10 +1,11 @@
 // An in-memory cluster of recoverd cores (DESIGN §12): each core with a fake dbd, messages
-// encoded and decoded as on the wire, delivered after 1–5 virtual ms (seeded), partitions, kills
-// and restarts. Time is virtual; after every event the microtasks of the async leader work run.
-// Checks after every event that no term has two leaders. Not a test file: the tests import it.
+// encoded and decoded as on the wire, delivered after 1–5 virtual ms (seeded), controls answered
+// after 1 virtual ms (or failed after their timeout when unreachable), partitions, kills and
+// restarts. Time is virtual and every event runs to completion: the cores never wait. Checks
+// after every event that no term has two leaders. Not a test file: the tests import it.
 import { decodeEnvelope, encodeEnvelope, type EnvelopeInit } from '@ctdbng/protocol';
-import { defaultTunables, parseNodesFile, silentLogger, type TunableValues } from '@ctdbng/common';
-import { nullMetrics, type PersistedVote, type RecoverdIo, type TimerId, type VoteStore } from '../src/core/io.js';
+import { defaultTunables, parseNodesFile, RequestIds, silentLogger, type ReplyResult, type RequestId, type TunableValues } from '@ctdbng/common';
+import { nullMetrics, type DbdTarget, type PersistedVote, type RecoverdIo, type TimerId, type VoteStore } from '../src/core/io.js';
 import { RecoverdCore } from '../src/core/recoverd-core.js';
 import { FakeDbd, roundTrip } from './fake-dbd.js';
 
@@ -34,7 +35,7 @@ class VirtualTime {
     return () => void (ev.live = false);
   }
 
-  async runUntil(t: number, afterEach: () => void): Promise<void> {
+  runUntil(t: number, afterEach: () => void): void {
     for (let steps = 0; steps < 10_000_000; steps++) {
       const ev = this.queue[0];
       if (ev === undefined || ev.at > t) break;
@@ -42,7 +43,6 @@ class VirtualTime {
       if (!ev.live) continue;
       this.now = ev.at;
       ev.fn();
-      await new Promise((r) => setImmediate(r));
       afterEach();
     }
     this.now = Math.max(this.now, t);
@@ -79,6 +79,8 @@ export class SimCluster {
   readonly tunables: TunableValues;
   /** term → the one node that led it. */
   readonly leadersByTerm = new Map<number, number>();
+  /** One line per event handled by a core: the same seed gives the same trace. */
+  readonly trace: string[] = [];
   private readonly blocked = new Set<string>();
   private readonly prng: Prng;
   private readonly nodesFile;
@@ -111,15 +113,27 @@ export class SimCluster {
 
   private makeCore(n: SimNode): RecoverdCore {
     const t = this.time;
-    const rpcTo = (from: number) => (to: number, body: EnvelopeInit, timeoutMs: number) =>
-      new Promise<ReturnType<typeof roundTrip>>((resolve, reject) => {
-        const target = this.nodes[to];
-        if (target === undefined || !target.dbdUp || !this.reachable(from, to) || !this.nodes[from]!.up) {
-          t.at(timeoutMs, () => reject(new Error(`node ${to} unreachable`)));
-          return;
-        }
-        t.at(1, () => resolve(roundTrip(target.dbd.handle(roundTrip(body)))));
-      });
+    const ids = new RequestIds();
+    let core: RecoverdCore | undefined;
+    // The answer goes to this core only, and only while it runs: a killed recoverd has no
+    // requests in flight, and a restarted one never sees the answers of its predecessor.
+    const deliver = (id: RequestId, r: ReplyResult): void => {
+      if (!n.up || n.core !== core) return;
+      this.trace.push(`${t.now} ${n.pnn} reply ${id} ${r.ok ? String(r.env.body) : r.reason}`);
+      core.onReply(id, r);
+    };
+    const request = (to: DbdTarget, body: EnvelopeInit, timeoutMs: number): RequestId => {
+      const id = ids.take();
+      const pnn = to === 'own' ? n.pnn : to;
+      const target = this.nodes[pnn];
+      if (target === undefined || !target.dbdUp || !this.reachable(n.pnn, pnn) || !n.up) {
+        t.at(timeoutMs, () => deliver(id, { ok: false, reason: `node ${pnn} unreachable` }));
+        return id;
+      }
+      const frame = roundTrip(body);
+      t.at(1, () => deliver(id, { ok: true, env: roundTrip(target.dbd.handle(frame)) }));
+      return id;
+    };
     const io: RecoverdIo = {
       send: (to, msg) => {
         const frame = encodeEnvelope(msg);
@@ -127,34 +141,33 @@ export class SimCluster {
         t.at(1 + Math.floor(this.prng.next() * 5), () => {
           const dst = this.nodes[to];
           const dec = decodeEnvelope(frame);
-          if (dst?.up && dec.ok) dst.core.onPeerMessage(dec.envelope);
+          if (!dst?.up || !dec.ok) return;
+          this.trace.push(`${t.now} ${to} message ${String(dec.envelope.body)} from ${n.pnn}`);
+          dst.core.onPeerMessage(dec.envelope);
         });
       },
-      rpc: { request: (to, body, ms) => rpcTo(n.pnn)(to, body, ms) },
-      own: { request: (body, ms) => rpcTo(n.pnn)(n.pnn, body, ms) },
+      request,
       votes: n.votes,
       lock: undefined,
       metrics: nullMetrics,
       setTimer: (id: TimerId, ms: number) => {
         n.timers.get(id)?.();
-        const core = n.core;
         n.timers.set(id, t.at(ms, () => {
           n.timers.delete(id);
-          if (n.up && n.core === core) core.onTimer(id);
+          if (!n.up || n.core !== core) return;
+          this.trace.push(`${t.now} ${n.pnn} timer ${id}`);
+          core.onTimer(id);
         }));
       },
       cancelTimer: (id: TimerId) => {
         n.timers.get(id)?.();
         n.timers.delete(id);
       },
-      nowMs: () => t.now,
-      random: () => this.prng.next(),
-      delay: (ms) => new Promise((r) => t.at(ms, () => r())),
-      fatal: (err) => {
-        throw err;
-      },
+      clock: { nowMs: () => t.now, nowNs: () => t.now * 1e6 },
+      random: { next: () => this.prng.next() },
     };
-    return new RecoverdCore({ pnn: n.pnn, nodes: this.nodesFile, tunables: this.tunables, log: silentLogger() }, io);
+    core = new RecoverdCore({ pnn: n.pnn, nodes: this.nodesFile, tunables: this.tunables, log: silentLogger() }, io);
+    return core;
   }
 
   start(): void {
@@ -180,8 +193,8 @@ export class SimCluster {
     n.core.start();
   }
 
-  async run(ms: number): Promise<void> {
-    await this.time.runUntil(this.time.now + ms, () => this.check());
+  run(ms: number): void {
+    this.time.runUntil(this.time.now + ms, () => this.check());
   }
 
   private check(): void {

@@ -77,6 +77,8 @@ export class SharedAccessDb {
   private readonly release: Statement<[Uint8Array, number]>;
   private readonly releaseMarked: Statement<[Uint8Array, number]>;
   private readonly holder: string;
+  /** Opened here (closed by close()), or a connection the caller owns. */
+  private readonly owned: boolean;
   // Each step's transaction is built once: better-sqlite3's transaction() makes four wrapper
   // functions per call, which cost a tenth of a lock+store+unlock when made per step.
   private readonly lockTx: Tx<[Uint8Array], SharedLockResult>;
@@ -85,12 +87,15 @@ export class SharedAccessDb {
   private readonly updateTx: Tx<[Uint8Array, UpdateFn], SharedUpdateResult>;
 
   /**
+   * @param file the db file's path, or an open connection to it (a simulation runs dbd and its
+   *   shared-access clients in one process over one in-memory db; each step is the same SQL).
    * @param incarnation the dbd incarnation seen at connect; a different one in meta means dbd
    *   restarted (and wiped): every step falls back.
    */
-  constructor(readonly path: string, readonly pnn: number, readonly incarnation: number, readonly pid: number, private readonly env: SharedAccessEnv = hostEnv) {
-    this.sql = new BetterSqlite3(path, { fileMustExist: true });
-    applyPragmas(this.sql, { persistent: false, autocheckpoint: false });
+  constructor(file: string | Database, readonly pnn: number, readonly incarnation: number, readonly pid: number, private readonly env: SharedAccessEnv = hostEnv) {
+    this.owned = typeof file === 'string';
+    this.sql = typeof file === 'string' ? new BetterSqlite3(file, { fileMustExist: true }) : file;
+    if (this.owned) applyPragmas(this.sql, { persistent: false, autocheckpoint: false });
     this.holder = `sa:${pid}`;
     this.lockView = this.sql.prepare<[Uint8Array, Uint8Array], LockView>(
       'SELECT m.frozen, m.lease_until_ns, m.incarnation, m.pnn, m.lock_lease_ms, m.wipe_epoch, r.rsn, r.dmaster, r.flags, r.data, l.key AS lock_key ' +
@@ -216,6 +221,6 @@ export class SharedAccessDb {
   }
 
   close(): void {
-    if (this.sql.open) this.sql.close();
+    if (this.owned && this.sql.open) this.sql.close();
   }
 }

@@ -1,7 +1,9 @@
 // A fake dbd in memory for the vacuumd core (STYLE §3): a feed, per-key answers for every vacuum
-// step, a local store for the full scan, and a log of every request. Not a test file.
-import { ErrorCode } from '@ctdbng/protocol';
-import { DbdRequestError, VacuumPhase, VacuumResult, VacuumRoute, type Clock, type Dbd, type DbRef, type FeedBatch, type LocalRecord, type NodeResults, type NodeStateView, type PlanReply, type SpaceReply, type VacuumKey } from '../src/index.js';
+// step, a local store for the full scan, and a log of every request. It answers the core's request
+// envelopes with reply envelopes, as dbd's client socket does (the rig encodes both on the wire
+// format and decodes them again). Not a test file.
+import { bodyOf, ErrorCode, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
+import { VacuumPhase, VacuumResult, VacuumRoute, type DbRef, type FeedBatch, type LocalRecord, type NodeResults, type NodeStateView, type PlanReply, type SpaceReply, type VacuumKey } from '../src/index.js';
 
 export const volatileDb: DbRef = { dbId: 11, name: 'v.db', persistent: false };
 export const persistentDb: DbRef = { dbId: 22, name: 'p.db', persistent: true };
@@ -9,18 +11,17 @@ export const persistentDb: DbRef = { dbId: 22, name: 'p.db', persistent: true };
 export const k = (s: string): Buffer => Buffer.from(s);
 const name = (key: Uint8Array): string => Buffer.from(key).toString();
 
-/** Virtual time: sleeping advances it at once. */
-export class FakeClock implements Clock {
-  t = 1_000_000;
-  nowMs(): number {
-    return this.t;
-  }
-  async sleepMs(ms: number): Promise<void> {
-    this.t += ms;
+/** dbd answering a request with an Error reply of this code. */
+export class FakeDbdError extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
   }
 }
 
-export class FakeDbd implements Dbd {
+/** Records per traverse batch (small, so a scan takes several TraverseNext). */
+const traverseBatchRecords = 2;
+
+export class FakeDbd {
   dbs: DbRef[] = [volatileDb, persistentDb];
   frozen = false;
   generation = 7;
@@ -42,6 +43,14 @@ export class FakeDbd implements Dbd {
   calls: string[] = [];
   purged: string[] = [];
   members = [0, 1, 2];
+  /** Request bodies dbd does not answer (the core sees no reply after the request's timeout). */
+  silent = new Set<string>();
+  /** dbd's tunables (ListTunables). */
+  tunables: { name: string; value: number }[] = [];
+  /** Request bodies dbd answers with this error code. */
+  failing = new Map<string, ErrorCode>();
+  private traverses = new Map<number, number>();
+  private traverseIdNext = 1;
 
   delete(key: string, rsn = 2): void {
     this.feed.push({ seq: (this.feed.at(-1)?.seq ?? 0) + 1, key: k(key), rsn });
@@ -51,26 +60,77 @@ export class FakeDbd implements Dbd {
     return this.calls.filter((c) => c.startsWith(what));
   }
 
-  async getDbMap(): Promise<readonly DbRef[]> {
-    return this.dbs;
+  /** The reply to one request envelope; undefined: no reply at all. */
+  answer(env: Envelope): EnvelopeInit | undefined {
+    const body = env.body ?? '';
+    if (this.silent.has(body)) return undefined;
+    const code = this.failing.get(body);
+    if (code !== undefined) return { error: { code, message: `${body} failed` } };
+    try {
+      return this.dispatch(env);
+    } catch (err) {
+      if (err instanceof FakeDbdError) return { error: { code: err.code, message: err.message } };
+      throw err;
+    }
   }
 
-  async getNodeState(): Promise<NodeStateView> {
+  private dispatch(env: Envelope): EnvelopeInit {
+    const keys = (ks: readonly { key?: Uint8Array | null; rsn?: number | null }[]): VacuumKey[] => ks.map((x) => ({ key: x.key ?? new Uint8Array(0), rsn: Number(x.rsn ?? 0) }));
+    switch (env.body) {
+      case 'getDbMap': return { dbMap: { dbs: this.dbs } };
+      case 'getNodeState': return { nodeState: this.getNodeState() };
+      case 'listTunables': return { tunableList: { tunables: this.tunables } };
+      case 'deletedSince': {
+        const b = bodyOf(env, 'deletedSince');
+        const batch = this.deletedSince(b.dbId, Number(b.cursor), b.limit);
+        return { deletedBatch: { ...batch, entries: [...batch.entries] } };
+      }
+      case 'ackDeleted':
+        this.acked = Number(bodyOf(env, 'ackDeleted').seq);
+        return { ok: {} };
+      case 'vacuumPlan': {
+        const b = bodyOf(env, 'vacuumPlan');
+        const plan = this.vacuumPlan(b.dbId, keys(b.keys));
+        return { vacuumPlanReply: { ...plan, routes: [...plan.routes], rsns: [...plan.rsns] } };
+      }
+      case 'migrateToLmaster': {
+        const b = bodyOf(env, 'migrateToLmaster');
+        return { migrateToLmasterReply: { migrated: [...this.migrateToLmaster(b.dbId, keys(b.keys))] } };
+      }
+      case 'vacuumRemote': {
+        const b = bodyOf(env, 'vacuumRemote');
+        return { vacuumRemoteReply: { nodes: this.vacuumRemote(b.dbId, b.phase, keys(b.keys)).map((n) => ({ ...n, results: [...n.results] })) } };
+      }
+      case 'purgeIfUnchanged': {
+        const b = bodyOf(env, 'purgeIfUnchanged');
+        return { purgeIfUnchangedReply: { purged: [...this.purgeIfUnchanged(b.dbId, Number(b.generation), keys(b.keys))] } };
+      }
+      case 'reclaimSpace': {
+        const b = bodyOf(env, 'reclaimSpace');
+        return { reclaimSpaceReply: this.reclaimSpace(b.dbId, b.pages) };
+      }
+      case 'traverseStart': return this.traverseStart();
+      case 'traverseNext': return this.traverseBatch(Number(bodyOf(env, 'traverseNext').traverseId));
+      case 'traverseCancel':
+        this.calls.push('traverse-cancel');
+        this.traverses.delete(Number(bodyOf(env, 'traverseCancel').traverseId));
+        return { ok: {} };
+      default: return { error: { code: ErrorCode.ERR_UNKNOWN_TYPE, message: `fake dbd does not serve ${env.body}` } };
+    }
+  }
+
+  getNodeState(): NodeStateView {
     return { frozen: this.frozen, generation: this.generation };
   }
 
-  async deletedSince(dbId: number, cursor: number, limit: number): Promise<FeedBatch> {
+  deletedSince(dbId: number, cursor: number, limit: number): FeedBatch {
     this.calls.push(`deletedSince ${dbId} ${cursor}`);
     this.refuseIfFrozen();
     const entries = this.feed.filter((e) => e.seq > cursor).slice(0, limit);
     return { entries, epoch: this.epoch, lastSeq: this.feed.at(-1)?.seq ?? 0 };
   }
 
-  async ackDeleted(_dbId: number, seq: number): Promise<void> {
-    this.acked = seq;
-  }
-
-  async vacuumPlan(_dbId: number, keys: readonly VacuumKey[]): Promise<PlanReply> {
+  vacuumPlan(_dbId: number, keys: readonly VacuumKey[]): PlanReply {
     this.calls.push(`plan ${keys.map((x) => name(x.key)).join(',')}`);
     this.refuseIfFrozen();
     return {
@@ -81,12 +141,12 @@ export class FakeDbd implements Dbd {
     };
   }
 
-  async migrateToLmaster(_dbId: number, keys: readonly VacuumKey[]): Promise<readonly boolean[]> {
+  migrateToLmaster(_dbId: number, keys: readonly VacuumKey[]): readonly boolean[] {
     this.calls.push(`migrate ${keys.map((x) => name(x.key)).join(',')}`);
     return keys.map((x) => this.migrateOk.has(name(x.key)));
   }
 
-  async vacuumRemote(_dbId: number, phase: VacuumPhase, keys: readonly VacuumKey[]): Promise<readonly NodeResults[]> {
+  vacuumRemote(_dbId: number, phase: VacuumPhase, keys: readonly VacuumKey[]): readonly NodeResults[] {
     this.calls.push(`remote ${phase === VacuumPhase.VACUUM_PHASE_STORE_TOMBSTONE ? 'store' : 'delete'} ${keys.map((x) => name(x.key)).join(',')}`);
     const fallback = phase === VacuumPhase.VACUUM_PHASE_STORE_TOMBSTONE ? VacuumResult.VACUUM_RESULT_STORED : VacuumResult.VACUUM_RESULT_DELETED;
     return this.members.map((pnn) => {
@@ -95,7 +155,7 @@ export class FakeDbd implements Dbd {
     });
   }
 
-  async purgeIfUnchanged(_dbId: number, generation: number, keys: readonly VacuumKey[]): Promise<readonly boolean[]> {
+  purgeIfUnchanged(_dbId: number, generation: number, keys: readonly VacuumKey[]): readonly boolean[] {
     this.calls.push(`purge ${generation} ${keys.map((x) => `${name(x.key)}@${x.rsn}`).join(',')}`);
     return keys.map((x) => {
       const ok = !this.purgeRefused.has(name(x.key));
@@ -104,18 +164,36 @@ export class FakeDbd implements Dbd {
     });
   }
 
-  async reclaimSpace(_dbId: number, pages: number): Promise<SpaceReply> {
+  reclaimSpace(_dbId: number, pages: number): SpaceReply {
     this.calls.push(`reclaim ${pages}`);
     this.freelistPages = Math.max(0, this.freelistPages - pages);
     return { freelistPages: this.freelistPages, pageCount: 1000 + this.freelistPages };
   }
 
-  async *traverseLocal(_dbId: number): AsyncIterable<readonly LocalRecord[]> {
+  private traverseStart(): EnvelopeInit {
     this.calls.push('traverse');
-    for (let i = 0; i < this.local.length; i += 2) yield this.local.slice(i, i + 2);
+    const id = this.traverseIdNext++;
+    this.traverses.set(id, 0);
+    return this.traverseBatch(id);
+  }
+
+  private traverseBatch(id: number): EnvelopeInit {
+    const at = this.traverses.get(id);
+    if (at === undefined) return { error: { code: ErrorCode.ERR_NOT_FOUND, message: `no traverse ${id}` } };
+    const records = this.local.slice(at, at + traverseBatchRecords);
+    const done = at + traverseBatchRecords >= this.local.length;
+    if (done) this.traverses.delete(id);
+    else this.traverses.set(id, at + traverseBatchRecords);
+    return {
+      traverseBatch: {
+        traverseId: id,
+        done,
+        records: records.map((r) => ({ key: r.key, header: { rsn: r.rsn, dmaster: r.dmaster, flags: 0 }, data: Buffer.alloc(r.dataBytes) })),
+      },
+    };
   }
 
   private refuseIfFrozen(): void {
-    if (this.frozen) throw new DbdRequestError(ErrorCode.ERR_FROZEN, 'frozen');
+    if (this.frozen) throw new FakeDbdError(ErrorCode.ERR_FROZEN, 'frozen');
   }
 }

@@ -14,21 +14,19 @@ describe('retries', () => {
     expect([1, 2, 3, 4, 5, 6, 60].map((a) => retryDelayMs(p, a))).toEqual([100, 200, 400, 800, 1000, 1000, 1000]);
   });
 
-  it('a LOCKED key is retried with doubling backoff, capped, and not before it is due', async () => {
-    const { dbd, core, clock, state } = rig({ settings: { retryDelayMsMin: 100, retryDelayMsMax: 400 } });
+  it('a LOCKED key is retried with doubling backoff, capped, and not before it is due', () => {
+    const { dbd, clock, state, tick } = rig({ settings: { retryDelayMsMin: 100, retryDelayMsMax: 400 } });
     dbd.delete('x');
     dbd.remote.set('x', () => [VacuumResult.VACUUM_RESULT_LOCKED]);
     const seen: { attempts: number; delay: number }[] = [];
     for (let i = 0; i < 4; i++) {
-      await core.tick();
-      await core.idle();
+      tick();
       const it = state.get(db, k('x'))!;
       seen.push({ attempts: it.attempts, delay: it.nextTryMs - clock.t });
       // A pass before the item is due does not touch it.
       const plans = dbd.callsOf('plan').length;
       clock.t = it.nextTryMs - 1;
-      await core.tick();
-      await core.idle();
+      tick();
       expect(dbd.callsOf('plan').length).toBe(plans);
       clock.t = it.nextTryMs;
     }
@@ -38,14 +36,14 @@ describe('retries', () => {
 });
 
 describe('the state file', () => {
-  it('a restart keeps the pending items and the feed cursor (the file is reopened)', async () => {
+  it('a restart keeps the pending items and the feed cursor (the file is reopened)', () => {
     const path = tempStatePath();
     const dbd = new FakeDbd();
     for (let i = 0; i < 50; i++) dbd.delete(`key${i}`);
     dbd.routes.set('key7', VacuumRoute.VACUUM_ROUTE_BUSY);
     const first = rig({ dbd, statePath: path });
     dbd.routes = new Map(Array.from({ length: 50 }, (_, i) => [`key${i}`, VacuumRoute.VACUUM_ROUTE_BUSY] as const));
-    await first.core.vacuumNow('v.db');
+    first.vacuumNow('v.db');
     first.state.close();
 
     const second = rig({ dbd, statePath: path });
@@ -53,7 +51,7 @@ describe('the state file', () => {
     expect(second.state.cursor(db)).toEqual({ epoch: 1, seq: 50 });
     dbd.routes.clear();
     dbd.calls = [];
-    expect(await second.core.vacuumNow('v.db')).toEqual([{ db: 'v.db', purged: 50, pending: 0, failed: 0 }]);
+    expect(second.vacuumNow('v.db')).toEqual([{ db: 'v.db', purged: 50, pending: 0, failed: 0 }]);
     expect(dbd.callsOf('deletedSince')).toEqual(['deletedSince 11 50']);
     expect(dbd.purged).toHaveLength(50);
   });
@@ -68,19 +66,19 @@ describe('the state file', () => {
     state.close();
   });
 
-  it('an epoch change restarts the cursor at 0 and keeps the pending items', async () => {
-    const { dbd, core, state } = rig();
+  it('an epoch change restarts the cursor at 0 and keeps the pending items', () => {
+    const { dbd, state, vacuumNow } = rig();
     dbd.delete('a');
     dbd.delete('b');
     dbd.routes.set('a', VacuumRoute.VACUUM_ROUTE_BUSY);
-    await core.vacuumNow('v.db');
+    vacuumNow('v.db');
     expect(state.cursor(db)).toEqual({ epoch: 1, seq: 2 });
     // dbd restarted: the feed was wiped and starts over with a new epoch.
     dbd.epoch = 2;
     dbd.feed = [];
     dbd.delete('c');
     dbd.calls = [];
-    await core.vacuumNow('v.db');
+    vacuumNow('v.db');
     expect(dbd.callsOf('deletedSince')).toEqual(['deletedSince 11 2', 'deletedSince 11 0']);
     expect(state.cursor(db)).toEqual({ epoch: 2, seq: 1 });
     expect(state.has(db, k('a'))).toBe(true);
@@ -89,44 +87,44 @@ describe('the state file', () => {
 });
 
 describe('pause while frozen', () => {
-  it('no work while dbd is frozen; after the thaw the items are planned again', async () => {
-    const { dbd, core } = rig();
+  it('no work while dbd is frozen; after the thaw the items are planned again', () => {
+    const { dbd, core, vacuumNow } = rig();
     dbd.delete('a');
     dbd.frozen = true;
     core.onFreezeEvent(true, 8);
-    expect(await core.vacuumNow('v.db')).toEqual([{ db: 'v.db', purged: 0, pending: 0, failed: 0 }]);
+    expect(vacuumNow('v.db')).toEqual([{ db: 'v.db', purged: 0, pending: 0, failed: 0 }]);
     expect(dbd.callsOf('plan')).toEqual([]);
     // The thaw event is lost (PUB drops): vacuumNow polls NodeState, which says thawed.
     dbd.frozen = false;
-    expect(await core.vacuumNow('v.db')).toEqual([{ db: 'v.db', purged: 1, pending: 0, failed: 0 }]);
+    expect(vacuumNow('v.db')).toEqual([{ db: 'v.db', purged: 1, pending: 0, failed: 0 }]);
   });
 
-  it('a plan answered frozen stops the pass without backing the items off', async () => {
-    const { dbd, core, state, clock } = rig();
+  it('a plan answered frozen stops the pass without backing the items off', () => {
+    const { dbd, core, state, clock, vacuumNow } = rig();
     dbd.delete('a');
     dbd.planFrozen = true;
-    expect(await core.vacuumNow('v.db')).toEqual([{ db: 'v.db', purged: 0, pending: 1, failed: 0 }]);
+    expect(vacuumNow('v.db')).toEqual([{ db: 'v.db', purged: 0, pending: 1, failed: 0 }]);
     expect(state.get(db, k('a'))).toMatchObject({ attempts: 0 });
     expect(state.get(db, k('a'))!.nextTryMs).toBeLessThanOrEqual(clock.t);
     expect(core.gate.frozen).toBe(true);
     dbd.planFrozen = false;
-    expect(await core.vacuumNow('v.db')).toEqual([{ db: 'v.db', purged: 1, pending: 0, failed: 0 }]);
+    expect(vacuumNow('v.db')).toEqual([{ db: 'v.db', purged: 1, pending: 0, failed: 0 }]);
   });
 
-  it('a request refused with ERR_FROZEN pauses the pass', async () => {
-    const { dbd, core } = rig();
+  it('a request refused with ERR_FROZEN pauses the pass', () => {
+    const { dbd, vacuumNow } = rig();
     dbd.delete('a');
-    await core.vacuumNow('v.db');
+    vacuumNow('v.db');
     dbd.delete('b');
     dbd.frozen = true;
-    expect(await core.vacuumNow('v.db')).toEqual([{ db: 'v.db', purged: 0, pending: 0, failed: 0 }]);
+    expect(vacuumNow('v.db')).toEqual([{ db: 'v.db', purged: 0, pending: 0, failed: 0 }]);
     expect(dbd.callsOf('plan')).toEqual(['plan a']);
   });
 });
 
 describe('full scan and space', () => {
-  it('the full scan adds this node\'s tombstones that are not pending', async () => {
-    const { dbd, core } = rig();
+  it('the full scan adds this node\'s tombstones that are not pending', () => {
+    const { dbd, vacuumNow } = rig();
     dbd.local = [
       { key: k('live'), rsn: 3, dmaster: 0, dataBytes: 5 },
       { key: k('ours'), rsn: 4, dmaster: 0, dataBytes: 0 },
@@ -134,18 +132,18 @@ describe('full scan and space', () => {
       { key: k('pending'), rsn: 6, dmaster: 0, dataBytes: 0 },
     ];
     dbd.delete('pending', 6);
-    await core.vacuumNow('v.db');
+    vacuumNow('v.db');
     expect(dbd.callsOf('plan')).toEqual(['plan ours,pending']);
   });
 
-  it('after purges ReclaimSpace runs in steps of 256 pages until the free list is small', async () => {
-    const { dbd, core } = rig();
+  it('after purges ReclaimSpace runs in steps of 256 pages until the free list is small', () => {
+    const { dbd, vacuumNow } = rig();
     dbd.delete('a');
     dbd.freelistPages = 1000;
-    await core.vacuumNow('v.db');
+    vacuumNow('v.db');
     expect(dbd.callsOf('reclaim')).toEqual(['reclaim 256', 'reclaim 256', 'reclaim 256', 'reclaim 256']);
     dbd.calls = [];
-    await core.vacuumNow('v.db');
+    vacuumNow('v.db');
     expect(dbd.callsOf('reclaim')).toEqual([]);
   });
 });
@@ -158,12 +156,12 @@ describe('the end-of-pass count', () => {
     expect(() => assertCountsAddUp(c)).not.toThrow();
   });
 
-  it('every pass report adds up', async () => {
-    const { dbd, core, reports } = rig({ settings: { batchSizeCount: 3 } });
+  it('every pass report adds up', () => {
+    const { dbd, reports, vacuumNow } = rig({ settings: { batchSizeCount: 3 } });
     for (let i = 0; i < 10; i++) dbd.delete(`k${i}`);
     dbd.routes.set('k1', VacuumRoute.VACUUM_ROUTE_BUSY);
     dbd.routes.set('k2', VacuumRoute.VACUUM_ROUTE_GONE);
-    await core.vacuumNow('v.db');
+    vacuumNow('v.db');
     const c = reports[0]!.counts;
     expect(c.seen).toBe(10);
     expect(c.purged + c.dropped + c.migrated + c.retried + c.failed).toBe(10);

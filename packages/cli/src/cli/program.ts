@@ -2,57 +2,40 @@
 // per row of the command table. Parsing only: running is run.ts's job.
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { ArgSpec, CommandSpec } from '../commands/types.js';
+import {
+  exitUsage, integerOf, integerRefusal, nodeTargetOf, nodeTargetRefusal, pnnOrAllOf, positiveIntegerOf, positiveIntegerRefusal,
+  secondsOf, secondsRefusal, timelimitSecondsDefault, type GlobalOptions, type NodeTarget,
+} from './values.js';
 
-export type NodeTarget = number | 'all';
-
-export interface GlobalOptions {
-  json: boolean;
-  node: NodeTarget | undefined;
-  socket: string | undefined;
-  timeoutMs: number;
-  /** -T was given on the command line (not the default): it then also bounds waits. */
-  timelimitExplicit: boolean;
-}
+export type { GlobalOptions, NodeTarget } from './values.js';
+export { exitUsage } from './values.js';
 
 export type ParseResult =
   | { kind: 'run'; spec: CommandSpec; args: string[]; globals: GlobalOptions }
   /** Help or version was printed, or a usage error: exit with this code. */
   | { kind: 'exit'; code: number };
 
-/** Exit status of a usage error (DESIGN §10). */
-export const exitUsage = 2;
-const pnnMax = 0xfffffffe;
-const timelimitSecondsDefault = 10;
-
-export function parseNodeTarget(v: string): NodeTarget {
-  if (v === 'all') return 'all';
-  if (!/^\d+$/.test(v) || Number(v) > pnnMax) throw new InvalidArgumentError('expected a PNN or "all"');
-  return Number(v);
+/** A commander argument parser of a check of values.ts: its refusal is commander's usage error. */
+function refusing<T>(check: (v: string) => T | undefined, refusal: string): (v: string) => T {
+  return (v) => {
+    const value = check(v);
+    if (value === undefined) throw new InvalidArgumentError(refusal);
+    return value;
+  };
 }
 
-function parseSeconds(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
-  return n;
-}
-
-function parseInteger(v: string): string {
-  const n = /^0x[0-9a-fA-F]+$/.test(v) ? Number.parseInt(v.slice(2), 16) : /^-?\d+$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('expected an integer');
-  return String(n);
-}
-
-function parsePositiveInteger(v: string): string {
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 0xffffffff) throw new InvalidArgumentError('expected a whole number of 1 or more');
-  return String(Number(v));
-}
+export const parseNodeTarget = refusing(nodeTargetOf, nodeTargetRefusal);
+const parseSeconds = refusing(secondsOf, secondsRefusal);
+const parseInteger = refusing(integerOf, integerRefusal);
+const parsePositiveInteger = refusing(positiveIntegerOf, positiveIntegerRefusal);
+const parsePnnOrAll = refusing(pnnOrAllOf, nodeTargetRefusal);
 
 function argumentOf(a: ArgSpec): Argument {
   const arg = new Argument(a.optional ? `[${a.name}]` : `<${a.name}>`, a.description ?? '');
   if (a.choices !== undefined) arg.choices(a.choices);
   if (a.integer) arg.argParser(parseInteger);
   if (a.positiveInteger) arg.argParser(parsePositiveInteger);
-  if (a.pnnOrAll) arg.argParser((v) => String(parseNodeTarget(v)));
+  if (a.pnnOrAll) arg.argParser(parsePnnOrAll);
   return arg;
 }
 

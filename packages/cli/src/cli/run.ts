@@ -7,7 +7,9 @@ import type { CliClient } from '../client-types.js';
 import { COMMANDS } from '../commands/index.js';
 import type { CommandContext, CommandSpec, Output, Progress } from '../commands/types.js';
 import { lines } from '../format/nodes.js';
-import { exitUsage, parseCommandLine, type GlobalOptions } from './program.js';
+import type { ParseResult } from './program.js';
+import { quickParse } from './quick-parse.js';
+import { exitUsage, type GlobalOptions } from './values.js';
 
 export interface ConnectOptions {
   base?: string;
@@ -42,8 +44,16 @@ export function socketPath(globals: GlobalOptions, env: NodeJS.ProcessEnv): stri
   return join(baseFromEnv(env), 'run', 'dbd.sock');
 }
 
+/** A plain command line without commander (quick-parse.ts); help, errors and the rest with it. */
+async function parse(argv: readonly string[], io: CtdbngIo): Promise<ParseResult> {
+  const quick = quickParse(argv, COMMANDS);
+  if (quick !== undefined) return { kind: 'run', ...quick };
+  const { parseCommandLine } = await import('./program.js');
+  return parseCommandLine(argv, COMMANDS, io);
+}
+
 export async function runCtdbng(argv: readonly string[], io: CtdbngIo): Promise<number> {
-  const parsed = parseCommandLine(argv, COMMANDS, io);
+  const parsed = await parse(argv, io);
   if (parsed.kind === 'exit') return parsed.code;
   const { spec, args, globals } = parsed;
   if (spec.scope === 'one' && globals.node === 'all') {

@@ -18,8 +18,9 @@ export async function tryConnect(dir: string, name: string): Promise<Client | un
   let client: Client | undefined;
   try {
     // Loaded on first use: the launcher starts the supervisors while the client library loads.
+    // ZMTP spoken by the client itself: `ctdbng-cluster status` does not load libzmq.
     const { connect } = await import('@ctdbng/client');
-    client = await connect({ base: dir, name, timeoutMs: connectAttemptTimeoutMs });
+    client = await connect({ base: dir, name, timeoutMs: connectAttemptTimeoutMs, transport: 'zmtp' });
     await client.ping({ timeoutMs: pollRequestTimeoutMs });
     return client;
   } catch {

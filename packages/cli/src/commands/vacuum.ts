@@ -1,10 +1,10 @@
 // `ctdbng vacuum [DB]` (DESIGN §10): asks this node's vacuumd, on its control socket
 // (ipc://$CTDBNG_BASE/run/vacuumd.sock), to run one full vacuum pass now and waits for it:
 // `{"db":"x.db","purged":N,"pending":N,"failed":N}` for one db, `{"dbs":[...]}` for every db.
-// vacuumd is not dbd, so this command opens its own DEALER (zeromq, linger 0) for one request.
+// vacuumd is not dbd, so this command opens its own DEALER (zeromq, linger 0) for one request;
+// zeromq is loaded only then, not at every `ctdbng` start.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Dealer } from 'zeromq';
 import { baseFromEnv } from '@ctdbng/common';
 import { decodeEnvelope, encodeEnvelope, errorCodeName, type EnvelopeInit } from '@ctdbng/protocol';
 import { CommandError, type CommandSpec } from './types.js';
@@ -31,6 +31,7 @@ export function vacuumdSocketPath(env: NodeJS.ProcessEnv): string {
 
 export const sendVacuumNow: VacuumNowSender = async (socketPath, dbName, timeoutMs) => {
   if (!existsSync(socketPath)) throw new CommandError(`cannot reach vacuumd: no socket at ${socketPath} (is ctdbng-vacuumd running?)`);
+  const { Dealer } = await import('zeromq');
   const socket = new Dealer({ linger: 0 });
   // Closing the socket makes the pending receive reject: the wait ends on every path.
   const timer = setTimeout(() => socket.close(), timeoutMs);

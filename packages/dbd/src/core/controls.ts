@@ -102,7 +102,9 @@ export const controls: Record<string, Handler> = {
     const st = ctx.status;
     // A leader's flag change carries its term (a deposed leader's is refused); term 0 is the
     // administrator's. Either way a change only takes the node out of service or asks for a
-    // recovery: a node joins a generation only through one.
+    // recovery: a node joins a generation only through one. Continuing a node that is not
+    // stopped, or unbanning one that is not banned, changes nothing (as `ctdb continue` on a
+    // running node): no recovery for it.
     if (m.term > 0) {
       const refused = ctx.acceptTerm(m.term);
       if (refused !== undefined) return reply(refused);
@@ -111,6 +113,7 @@ export const controls: Record<string, Handler> = {
       st.stopped = true;
       d.leaveService('stopped');
     } else if (m.cont) {
+      if (!st.stopped) return reply({ ok: {} });
       st.stopped = false;
       ctx.wantRecovery('node continued');
     } else if (m.banSeconds > 0) {
@@ -119,6 +122,7 @@ export const controls: Record<string, Handler> = {
       ctx.log.warn({ seconds: m.banSeconds }, 'node banned');
       d.leaveService('banned');
     } else if (m.unban) {
+      if (st.bannedUntilNs === 0) return reply({ ok: {} });
       st.bannedUntilNs = 0;
       ctx.io.cancelTimer(unbanTimerId);
       ctx.wantRecovery('node unbanned');

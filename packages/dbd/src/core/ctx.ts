@@ -28,8 +28,15 @@ export class Ctx {
   vnn: VnnState = { generation: 0, pnns: [] };
   /** Until when this node may serve records (§2.2); kept by the lease fence. */
   leaseUntilNs = 0;
-  /** Next sequence number per destination link (§2.1.9). */
+  /**
+   * Last sequence number per destination link (§2.1.9), counted afresh in each generation: a
+   * message of an older generation that was lost changes nothing once a newer one is installed
+   * (it would have been dropped on arrival), so only a gap within a generation asks for a recovery.
+   */
   private readonly linkSeq = new Map<number, number>();
+  private linkSeqGeneration = 0;
+  /** When this node last sent anything to each peer: a keepalive is needed only on a quiet link. */
+  readonly lastSentNs = new Map<number, number>();
   /** PNNs whose link from here is up (handshake seen, keepalives arriving). */
   readonly linksUp = new Set<number>();
   readonly status = new NodeStatus();
@@ -97,6 +104,10 @@ export class Ctx {
 
   /** Sends a node message stamped with generation, incarnation and the link's sequence number. */
   sendNode(to: number, init: EnvelopeInit): void {
+    if (this.linkSeqGeneration !== this.vnn.generation) {
+      this.linkSeq.clear();
+      this.linkSeqGeneration = this.vnn.generation;
+    }
     const seq = (this.linkSeq.get(to) ?? 0) + 1;
     this.linkSeq.set(to, seq);
     const env: EnvelopeInit = {
@@ -104,6 +115,7 @@ export class Ctx {
       version: protocolVersion,
       node: { srcPnn: this.pnn, generation: this.vnn.generation, incarnation: this.incarnation, seq, nodesHash: this.cfg.nodes.hash },
     };
+    this.lastSentNs.set(to, this.io.clock.nowNs());
     this.stats.inc('node_messages_sent');
     for (const k of Object.keys(init)) if (recordBodies.has(k)) this.stats.inc('node_record_messages_sent');
     this.io.sendToNode(to, env);

@@ -25,7 +25,7 @@ import { FeedNotifier, feedGrewTimerId } from './vacuum-support/feed.js';
 import { sliceTimerPrefix } from './vacuum-support/slices.js';
 
 export const sweepTimerId = 'sweep';
-export const sweepIntervalMs = 100;
+export const sweepIntervalMs = 500;
 /** Operations parked while the lease is lapsed; one more is refused with ERR_BUSY. */
 export const parkedOpsMax = 100_000;
 /** Clients remembered (pid for lock breaking); the oldest is forgotten past this. */

@@ -1,7 +1,9 @@
 // Liveness of node links (DESIGN §2.1.9, §5.1): keepalives every KeepaliveInterval; a link with
 // nothing heard for KeepaliveInterval × KeepaliveLimit is down; a changed incarnation (the peer
 // restarted) or a gap in the link's sequence numbers (a message lost) counts as the link going
-// down. Each of these asks for a recovery.
+// down. Each of these asks for a recovery. Sequence numbers start again at 1 with each generation
+// the sender installs: a gap is a message of the same generation lost; what a cut dropped before
+// the recovery that followed it needs no second recovery.
 import type { Ctx } from './ctx.js';
 
 export const keepaliveTimerId = 'keepalive';
@@ -9,6 +11,8 @@ export const keepaliveTimerId = 'keepalive';
 interface PeerView {
   lastHeardNs: number;
   incarnation: number;
+  /** The generation the peer stamped on its last message, and that message's sequence number. */
+  generation: number;
   lastSeq: number;
 }
 
@@ -17,8 +21,8 @@ export class LinkMonitor {
 
   constructor(private readonly ctx: Ctx, private readonly onDown: (pnn: number, why: string) => void) {}
 
-  /** Every node message: returns false when it must be ignored (sequence already seen). */
-  heard(from: number, incarnation: number, seq: number): boolean {
+  /** Every node message: returns false when it must be ignored (already seen, or of an older generation than the last). */
+  heard(from: number, incarnation: number, generation: number, seq: number): boolean {
     const { ctx } = this;
     const now = ctx.io.clock.nowNs();
     const p = this.peers.get(from);
@@ -28,27 +32,37 @@ export class LinkMonitor {
         ctx.io.publish({ link: { pnn: from, state: 'restarted' } });
         ctx.wantRecovery(`node ${from} restarted`);
       }
-      this.peers.set(from, { lastHeardNs: now, incarnation, lastSeq: seq });
+      this.peers.set(from, { lastHeardNs: now, incarnation, generation, lastSeq: seq });
       return true;
     }
     p.lastHeardNs = now;
+    if (generation < p.generation) return false;
+    if (generation > p.generation) {
+      // The peer installed a newer generation: its numbers start again at 1.
+      p.generation = generation;
+      p.lastSeq = 0;
+    }
     if (seq <= p.lastSeq) return false;
     if (seq !== p.lastSeq + 1) {
-      ctx.log.warn({ peer: from, expected: p.lastSeq + 1, got: seq }, 'gap in a node link: messages lost');
+      ctx.log.warn({ peer: from, generation, expected: p.lastSeq + 1, got: seq }, 'gap in a node link: messages lost');
       ctx.wantRecovery(`messages from node ${from} lost`);
     }
     p.lastSeq = seq;
     return true;
   }
 
-  /** Timer: keepalive to every peer, and links silent too long are down. */
+  /**
+   * Timer: a keepalive to every peer this node sent nothing to for KeepaliveInterval (lease
+   * probes usually keep a link busy enough: one timer's traffic per peer, not one per purpose),
+   * and links silent too long are down.
+   */
   tick(): void {
     const { ctx } = this;
     const intervalMs = ctx.tunables.keepaliveIntervalSeconds * 1000;
     ctx.io.setTimer(keepaliveTimerId, intervalMs);
-    for (const p of ctx.peers()) ctx.sendNode(p, { keepalive: {} });
-    const silentNsMax = intervalMs * ctx.tunables.keepaliveLimitCount * 1e6;
     const now = ctx.io.clock.nowNs();
+    for (const p of ctx.peers()) if (now - (ctx.lastSentNs.get(p) ?? -Infinity) >= intervalMs * 1e6 * 0.9) ctx.sendNode(p, { keepalive: {} });
+    const silentNsMax = intervalMs * ctx.tunables.keepaliveLimitCount * 1e6;
     for (const pnn of [...ctx.linksUp]) {
       const p = this.peers.get(pnn);
       if (p !== undefined && now - p.lastHeardNs > silentNsMax) this.onDown(pnn, 'keepalives missed');

@@ -37,7 +37,7 @@ export function handleNodeMessage(core: DbdCore, env: Envelope): void {
     ctx.sendNode(from, { nodeError: { refId: 0, code: ErrorCode.ERR_NODES_MISMATCH, message: 'nodes files differ' } });
     return;
   }
-  if (!core.links.heard(from, h.incarnation, h.seq)) return;
+  if (!core.links.heard(from, h.incarnation, h.generation, h.seq)) return;
   // A peer we hear from is reachable: after a cut-off heals the ZeroMQ connection may never
   // have dropped, so no handshake event would bring the link back up.
   if (!ctx.linksUp.has(from)) core.onLinkUp(from);
@@ -123,12 +123,14 @@ function dispatch(core: DbdCore, h: Header, env: Envelope, body: string): void {
       return onVacuumBatch(ctx, from, generation, bodyOf(env, 'vacuumBatch'));
     case 'vacuumBatchReply':
       return core.vacuumRemotes.onReply(from, bodyOf(env, 'vacuumBatchReply'));
-    case 'probe':
-      return core.fence.onProbe(from, generation, h.incarnation, Number(bodyOf(env, 'probe').probeId));
+    case 'probe': {
+      const m = bodyOf(env, 'probe');
+      return core.fence.onProbe(from, generation, h.incarnation, Number(m.probeId), m.acks.map(Number), m.urgent);
+    }
     case 'keepalive':
       return;
     case 'probeAck':
-      return core.fence.onProbeAck(from, generation, h.incarnation, Number(bodyOf(env, 'probeAck').probeId));
+      return core.fence.onProbeAck(from, generation, h.incarnation, bodyOf(env, 'probeAck').probeIds.map(Number));
     case 'controlForward':
       return runForwarded(core, from, Number(bodyOf(env, 'controlForward').forwardId), bodyOf(env, 'controlForward').envelope);
     case 'controlForwardReply':

@@ -8,7 +8,8 @@
 // busyIntervalMs instead of intervalMs while any file is that busy. RESTART does not wait for the
 // writer lock, and holds writers off only for the copy of the frames written since the PASSIVE
 // just before. A WAL file left larger than walBytesMax (a burst between two passes) is cut back
-// with TRUNCATE, which waits up to busyMs for the writer lock (clients retry meanwhile).
+// with TRUNCATE, which waits up to busyMs for the writer lock (clients retry meanwhile). A db
+// whose WAL has not changed since the last pass is skipped (an idle node costs nothing).
 import { Worker } from 'node:worker_threads';
 
 const workerSource = `
@@ -18,9 +19,11 @@ const Database = require(workerData.sqlitePath);
 const conns = new Map();
 let files = [];
 parentPort.on('message', (m) => { files = m; });
-function walBytes(p) {
-  try { return statSync(p + '-wal').size; } catch { return 0; }
+/** The WAL file's size and modification time: unchanged means nobody wrote since. */
+function walState(p) {
+  try { const st = statSync(p + '-wal'); return { bytes: st.size, stamp: st.size + ':' + st.mtimeMs }; } catch { return { bytes: 0, stamp: '' }; }
 }
+const walSeen = new Map();
 const lastFrames = new Map();
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 /**
@@ -38,6 +41,30 @@ function restart(c) {
 }
 /** One file's pass; true when clients keep writing to it. */
 function pass(p, persistent) {
+  const wal = walState(p);
+  if (wal.bytes === 0) return false;
+  const written = walSeen.get(p) !== wal.stamp;
+  // Nobody wrote since the last pass: nothing to copy back (an idle db costs a stat), but a WAL
+  // file left large by a burst is cut back now, once (not while writers are busy: they would
+  // extend the file again from nothing).
+  if (!written && wal.bytes <= workerData.walBytesMax) return false;
+  const c = connOf(p, persistent);
+  if (!written) {
+    c.pragma('busy_timeout = ' + workerData.busyMs);
+    c.pragma('wal_checkpoint(TRUNCATE)');
+    walSeen.set(p, walState(p).stamp);
+    return false;
+  }
+  // PASSIVE never blocks a writer; it copies what it can and says how long the WAL is.
+  const frames = c.pragma('wal_checkpoint(PASSIVE)')[0]?.log ?? 0;
+  const before = lastFrames.get(p) ?? 0;
+  lastFrames.set(p, frames);
+  if (frames >= workerData.restartFramesMin) restart(c);
+  walSeen.set(p, walState(p).stamp);
+  // Clients writing steadily (not dbd's few lease writes a second): come back soon.
+  return (frames > before ? frames - before : frames) >= workerData.busyFramesMin;
+}
+function connOf(p, persistent) {
   let c = conns.get(p);
   if (c === undefined) {
     c = new Database(p, { fileMustExist: true });
@@ -46,22 +73,7 @@ function pass(p, persistent) {
     c.pragma('synchronous = ' + (persistent ? 'FULL' : 'OFF'));
     conns.set(p, c);
   }
-  // PASSIVE never blocks a writer; it copies what it can and says how long the WAL is.
-  const frames = c.pragma('wal_checkpoint(PASSIVE)')[0]?.log ?? 0;
-  const before = lastFrames.get(p) ?? 0;
-  const written = frames !== before;
-  lastFrames.set(p, frames);
-  // Clients writing steadily (not dbd's few lease writes a second): come back soon.
-  const busy = frames >= workerData.restartFramesMin || (frames > before ? frames - before : frames) >= workerData.busyFramesMin;
-  // Nobody wrote since the last pass: a WAL file left large by a burst is cut back. (Not while
-  // writers are busy: they would extend the file again from nothing.)
-  if (!written && walBytes(p) > workerData.walBytesMax) {
-    c.pragma('busy_timeout = ' + workerData.busyMs);
-    c.pragma('wal_checkpoint(TRUNCATE)');
-    return false;
-  }
-  if (frames >= workerData.restartFramesMin) restart(c);
-  return busy;
+  return c;
 }
 function tick() {
   let busy = false;
@@ -72,7 +84,7 @@ function tick() {
       // Busy past busyMs, or a file gone: the next pass tries again.
     }
   }
-  for (const [p, c] of conns) if (!files.some((f) => f.path === p)) { c.close(); conns.delete(p); lastFrames.delete(p); }
+  for (const [p, c] of conns) if (!files.some((f) => f.path === p)) { c.close(); conns.delete(p); lastFrames.delete(p); walSeen.delete(p); }
   setTimeout(tick, busy ? workerData.busyIntervalMs : workerData.intervalMs);
 }
 setTimeout(tick, workerData.intervalMs);
@@ -105,8 +117,13 @@ export class Checkpointer {
     this.worker.unref();
   }
 
-  /** The db files to keep checkpointed (all attached dbs of this node). */
+  private files = '';
+
+  /** The db files to keep checkpointed (all attached dbs of this node); posted only when they change. */
   setFiles(files: { path: string; persistent: boolean }[]): void {
+    const key = JSON.stringify(files);
+    if (key === this.files) return;
+    this.files = key;
     this.worker.postMessage(files);
   }
 

@@ -14,7 +14,7 @@
 // - Election timeouts are randomized: 100–400 ms at start, then LeaderTimeout × [1, 2).
 import type { Logger } from '@ctdbng/common';
 import type { BodyOf } from '@ctdbng/protocol';
-import type { ClusterLock, Clock, PeerMessage, Timers, VoteStore } from './io.js';
+import type { ClusterLock, PeerMessage, VoteStore } from './io.js';
 import { majorityOf } from './membership.js';
 
 /** follower → candidate → (locking →) leader; any higher term or failure → follower. */
@@ -29,7 +29,10 @@ export interface ElectionTunables {
   clusterLockTimeoutMs: number;
 }
 
-export interface ElectionDeps extends Timers, Clock {
+/** The election's timers (a part of the core's TimerId). */
+export type ElectionTimerId = 'election' | 'broadcast' | 'lock';
+
+export interface ElectionDeps {
   pnn: number;
   /** Non-deleted PNNs of the nodes file, self included. */
   pnns: readonly number[];
@@ -37,7 +40,12 @@ export interface ElectionDeps extends Timers, Clock {
   votes: VoteStore;
   lock: ClusterLock | undefined;
   log: Logger;
+  setTimer(id: ElectionTimerId, delayMs: number): void;
+  cancelTimer(id: ElectionTimerId): void;
+  /** Monotonic milliseconds. */
+  nowMs(): number;
   send(to: number, msg: PeerMessage): void;
+  /** Uniform in [0, 1). */
   random(): number;
   canStand(): boolean;
   /** Called whenever role, leader or term changes. */
@@ -80,7 +88,7 @@ export class Election {
     this.d.setTimer('election', startDelayMsMin + Math.floor(this.d.random() * (startDelayMsMax - startDelayMsMin)));
   }
 
-  onTimer(id: 'election' | 'broadcast' | 'lock'): void {
+  onTimer(id: ElectionTimerId): void {
     if (id === 'election') this.onElectionTimer();
     else if (id === 'broadcast') this.broadcast();
     else this.stepDown('cluster lock not taken within ClusterLockTimeout');
@@ -137,6 +145,22 @@ export class Election {
   /** A term seen elsewhere (the highest term a dbd has accepted). */
   observeTerm(term: number, where: string): void {
     if (term > this.termValue) this.adoptTerm(term, where);
+  }
+
+  /** The leader this node stopped following (shunLeader); its broadcasts of that term are ignored. */
+  get shunnedLeader(): number | undefined {
+    return this.shunned?.leader;
+  }
+
+  /**
+   * The reason for shunning is gone (this node's dbd hears the leader's again): its broadcasts
+   * count again. Without this a follower would stay leaderless for as long as that leader lasts,
+   * since the nodes that follow it refuse every vote.
+   */
+  forgiveShunned(): void {
+    if (this.shunned === undefined) return;
+    this.d.log.info({ leader: this.shunned.leader, term: this.shunned.term }, 'the shunned leader is heard again');
+    this.shunned = undefined;
   }
 
   /** Stops following the current leader in its term (its broadcasts ignored): an election may replace it. */

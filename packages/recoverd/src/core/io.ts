@@ -1,7 +1,10 @@
-// What the recoverd core needs from the outside (DESIGN §12): messages to other recoverds,
-// controls to dbds, timers, a clock, randomness, the vote store and the cluster lock. The shell
-// implements these with ZeroMQ, real timers and files; tests with in-memory fakes.
-import type { BodyOf, Envelope, EnvelopeInit } from '@ctdbng/protocol';
+// What the recoverd core needs from the outside (DESIGN §12, packages/common/src/core-io.ts):
+// messages to other recoverds, controls to dbds, timers, a clock, randomness, the vote store and
+// the cluster lock. The core never waits: a control is a request whose answer comes back as
+// core.onReply(id, result); a wait is a timer whose end comes back as core.onTimer(id). The shell
+// implements this with ZeroMQ, real timers and files; tests and test/sim with in-memory fakes.
+import type { CoreClock, CoreRandom, CoreTimers, RequestId } from '@ctdbng/common';
+import type { BodyOf, EnvelopeInit } from '@ctdbng/protocol';
 
 /** recoverd ↔ recoverd messages (fire-and-forget; the sender's pnn is inside each). */
 export type PeerMessage =
@@ -13,18 +16,15 @@ export type PeerMessage =
 export type NodeState = BodyOf<'nodeState'>;
 export type PulledRecord = NonNullable<BodyOf<'pullDbReply'>['records'][number]>;
 
-/**
- * Controls to a dbd. `request` resolves with the reply envelope (an Error reply included) and
- * rejects only when no reply came within timeoutMs or the control could not be sent.
- */
-export interface DbdRpc {
-  request(pnn: number, body: EnvelopeInit, timeoutMs: number): Promise<Envelope>;
-}
+/** Where a control goes: node `pnn`'s dbd over its node socket, or this node's dbd over its client socket. */
+export type DbdTarget = number | 'own';
 
-/** The local dbd over its client socket (GetNodeState, SetActive, SetLeader). */
-export interface OwnDbd {
-  request(body: EnvelopeInit, timeoutMs: number): Promise<Envelope>;
-}
+/**
+ * Sends a control and returns its id at once; the answer (the reply envelope, an Error reply
+ * included, or no reply within timeoutMs, or not sent) comes back later as onReply(id, result),
+ * never inside this call.
+ */
+export type RequestFn<T = DbdTarget> = (to: T, body: EnvelopeInit, timeoutMs: number) => RequestId;
 
 /** `(term, votedFor)`, written before a vote is sent (§5.1). */
 export interface PersistedVote {
@@ -38,17 +38,12 @@ export interface VoteStore {
   save(v: PersistedVote): void;
 }
 
-export type TimerId = 'election' | 'broadcast' | 'lock' | 'heartbeat' | 'monitor';
-
-export interface Timers {
-  setTimer(id: TimerId, delayMs: number): void;
-  cancelTimer(id: TimerId): void;
-}
-
-export interface Clock {
-  /** Monotonic milliseconds. */
-  nowMs(): number;
-}
+/**
+ * The core's timers: the election's (election, broadcast, lock), the own-dbd heartbeat, the
+ * leader's monitor pass (RecoverInterval, RerecoveryTimeout), and a recovery's wait for the
+ * shared-access lease of nodes not frozen before the thaw (lease-wait).
+ */
+export type TimerId = 'election' | 'broadcast' | 'lock' | 'heartbeat' | 'monitor' | 'lease-wait';
 
 export interface ClusterLock {
   /** Starts taking the lock; the shell answers with core.onLockHeld() or core.onLockLost(). */
@@ -66,19 +61,14 @@ export interface RecoverdMetrics {
   nodeStates(views: ReadonlyMap<number, NodeState | undefined>): void;
 }
 
-export interface RecoverdIo extends Timers, Clock {
+export interface RecoverdIo extends CoreTimers<TimerId> {
+  clock: CoreClock;
+  random: CoreRandom;
   send(to: number, msg: PeerMessage): void;
-  rpc: DbdRpc;
-  own: OwnDbd;
+  request: RequestFn;
   votes: VoteStore;
   lock: ClusterLock | undefined;
   metrics: RecoverdMetrics;
-  /** Uniform in [0, 1). */
-  random(): number;
-  /** Resolves after ms (the one wait inside a recovery: SharedAccessLease before a thaw). */
-  delay(ms: number): Promise<void>;
-  /** A broken invariant (InvariantError) inside an async step: the shell logs it and exits. */
-  fatal(err: unknown): void;
 }
 
 export const nullMetrics: RecoverdMetrics = {

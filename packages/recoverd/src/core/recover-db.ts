@@ -1,12 +1,21 @@
-// Step 2 of a recovery for one db (DESIGN §5.3.2): pull every participant's copy in pages, merge
-// (volatile) or choose the newest whole copy (persistent), push the result to every participant
-// (PushDbStart → PushDbBatch… → PushDbCommit, which dbd applies as one SQLite transaction).
-import { assert } from '@ctdbng/common';
-import { ErrorCode, frameBytesMax, type BodyOf } from '@ctdbng/protocol';
-import { control, ControlError, everyNode } from './control.js';
-import type { DbdRpc, PulledRecord } from './io.js';
+// Step 2 of a recovery for one db (DESIGN §5.3.2), a small state machine of its own:
+//   pull  every counting copy (volatile) or every holder's copy (persistent), in pages, one page
+//         in flight per node at a time, every node at once; merge (volatile) or choose the
+//         newest whole copy (persistent) — once every pull has ended;
+//   push  the result to every participant at once: per node PushDbStart → PushDbBatch… →
+//         PushDbCommit, one control in flight at a time (dbd applies them as one SQLite
+//         transaction); a witness gets an empty push.
+// A node that fails is blamed and its sequence ends; the others finish theirs. The db is done
+// when every node's sequence has ended; a failed pull means no push.
+import type { ReplyResult, RequestId } from '@ctdbng/common';
+import { ErrorCode, frameBytesMax, type EnvelopeInit } from '@ctdbng/protocol';
+import { ControlError, readAnswer } from './control.js';
+import type { PulledRecord, RequestFn } from './io.js';
 import { Merger, type MergedRecord } from './merge.js';
+import { choosePersistentSource, parseSeqnum, seqnumKey } from './persistent-source.js';
 import { countingHolders, type FreezeReply } from './zombie-guard.js';
+
+export { choosePersistentSource, parseSeqnum, seqnumKey, type SeqnumInfo } from './persistent-source.js';
 
 export interface DbInfo {
   dbId: number;
@@ -24,11 +33,8 @@ export const pullPagesMax = 100_000;
 export const pushRecordsMax = 10_000;
 export const pushBytesMax = frameBytesMax / 2;
 
-/** The record holding a persistent db's sequence number (§3). */
-export const seqnumKey = Buffer.from('__db_sequence_number__', 'utf8');
-
 export interface DbStepContext {
-  rpc: DbdRpc;
+  request: RequestFn<number>;
   term: number;
   leader: number;
   /** The generation being installed. */
@@ -49,93 +55,6 @@ export interface DbOutcome {
   contributors: number[];
 }
 
-type Page = BodyOf<'pullDbReply'>;
-
-/** Pulls pages of `db` from `pnn`, handing each to `onPage`; `onPage` returns false to stop. */
-async function pull(c: DbStepContext, pnn: number, db: DbInfo, onPage: (p: Page) => boolean): Promise<void> {
-  let after: Uint8Array | undefined;
-  for (let pages = 0; pages < pullPagesMax; pages++) {
-    const body = { pullDb: { term: c.term, generation: c.generation, dbId: db.dbId, afterKey: after ?? new Uint8Array(0), hasAfter: after !== undefined, recordsMax: pullRecordsMax } };
-    const page = await control(c.rpc, pnn, 'pull', body, 'pullDbReply', c.timeoutMs);
-    if (!onPage(page) || page.done) return;
-    // A page that is empty but not done would loop forever: the node's answer is wrong.
-    if (page.records.length === 0) throw new ControlError(pnn, 'pull', ErrorCode.ERR_BAD_MESSAGE, `node ${pnn} answered an empty PullDb page of ${db.name} that is not done`);
-    after = page.lastKey;
-  }
-  throw new ControlError(pnn, 'pull', ErrorCode.ERR_TOO_LARGE, `pull of ${db.name} from node ${pnn} passed ${pullPagesMax} pages`);
-}
-
-function copyOf(r: PulledRecord, from: number): { key: Uint8Array; rsn: number; dmaster: number; flags: number; data: Uint8Array; from: number } {
-  return { key: r.key ?? new Uint8Array(0), rsn: Number(r.header?.rsn ?? 0), dmaster: r.header?.dmaster ?? 0, flags: r.header?.flags ?? 0, data: r.data ?? new Uint8Array(0), from };
-}
-
-async function mergeVolatile(c: DbStepContext, db: DbInfo): Promise<{ records: MergedRecord[]; failures: ControlError[]; contributors: number[] }> {
-  const merger = new Merger(c.leader);
-  // Only the copies that count (§5.4), as the freeze replies said: nothing else is pulled.
-  const contributors = countingHolders(c.replies, db.dbId, c.gMax).filter((p) => db.holders.includes(p));
-  const { failures } = await everyNode(contributors, (pnn) =>
-    pull(c, pnn, db, (page) => {
-      for (const r of page.records) merger.add(copyOf(r, pnn));
-      return true;
-    }),
-  );
-  return { records: merger.result(), failures, contributors };
-}
-
-/** A persistent copy's sequence number and the commit that set it (8 bytes LE seqnum, then the commit id). */
-export interface SeqnumInfo {
-  pnn: number;
-  seqnum: bigint;
-  commitId: string;
-}
-
-export function parseSeqnum(pnn: number, data: Uint8Array | undefined): SeqnumInfo {
-  if (data === undefined || data.length < 8) return { pnn, seqnum: 0n, commitId: '' };
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return { pnn, seqnum: buf.readBigUInt64LE(0), commitId: buf.subarray(8).toString('hex') };
-}
-
-/**
- * The participant whose persistent copy is pushed (§5.3.2): the highest seqnum; on a tie between
- * different commit ids, the one held by more participants, then the higher commit id; among
- * identical copies the lowest pnn.
- */
-export function choosePersistentSource(copies: readonly SeqnumInfo[]): number {
-  assert(copies.length > 0, 'persistent recovery without copies');
-  const holders = new Map<string, number>();
-  for (const c of copies) holders.set(`${c.seqnum}/${c.commitId}`, (holders.get(`${c.seqnum}/${c.commitId}`) ?? 0) + 1);
-  const better = (a: SeqnumInfo, b: SeqnumInfo): boolean => {
-    if (a.seqnum !== b.seqnum) return a.seqnum > b.seqnum;
-    const ha = holders.get(`${a.seqnum}/${a.commitId}`)!;
-    const hb = holders.get(`${b.seqnum}/${b.commitId}`)!;
-    if (ha !== hb) return ha > hb;
-    if (a.commitId !== b.commitId) return a.commitId > b.commitId;
-    return a.pnn < b.pnn;
-  };
-  let best = copies[0]!;
-  for (const c of copies) if (better(c, best)) best = c;
-  return best.pnn;
-}
-
-async function choosePersistent(c: DbStepContext, db: DbInfo): Promise<{ records: MergedRecord[]; failures: ControlError[]; contributors: number[] }> {
-  const byNode = new Map<number, MergedRecord[]>();
-  const { failures } = await everyNode(db.holders, async (pnn) => {
-    const recs: MergedRecord[] = [];
-    await pull(c, pnn, db, (page) => {
-      for (const r of page.records) {
-        const x = copyOf(r, pnn);
-        recs.push({ key: x.key, rsn: x.rsn, dmaster: x.dmaster, flags: x.flags, data: x.data });
-      }
-      return true;
-    });
-    byNode.set(pnn, recs);
-  });
-  if (failures.length > 0 || byNode.size === 0) return { records: [], failures, contributors: [] };
-  const infos = [...byNode].map(([pnn, recs]) => parseSeqnum(pnn, recs.find((r) => Buffer.from(r.key).equals(seqnumKey))?.data));
-  const source = choosePersistentSource(infos);
-  return { records: byNode.get(source)!, failures, contributors: [source] };
-}
-
 /** Splits records into push batches bounded in count and bytes (at least one record each). */
 export function* pushBatches(records: readonly MergedRecord[]): Generator<MergedRecord[]> {
   let batch: MergedRecord[] = [];
@@ -153,21 +72,174 @@ export function* pushBatches(records: readonly MergedRecord[]): Generator<Merged
   if (batch.length > 0) yield batch;
 }
 
-/** Pushes the records to a member, an empty copy to a witness (it holds no records, §1). */
-async function push(c: DbStepContext, pnn: number, db: DbInfo, pushId: number, records: readonly MergedRecord[]): Promise<void> {
-  const member = c.members.has(pnn);
-  await control(c.rpc, pnn, 'push', { pushDbStart: { term: c.term, pushId, dbId: db.dbId, name: db.name, persistent: db.persistent, generation: c.generation, member } }, 'ok', c.timeoutMs);
-  for (const batch of member ? pushBatches(records) : []) {
-    const wire = batch.map((r) => ({ key: r.key, header: { rsn: r.rsn, dmaster: r.dmaster, flags: r.flags }, data: r.data }));
-    await control(c.rpc, pnn, 'push', { pushDbBatch: { term: c.term, pushId, records: wire } }, 'ok', c.timeoutMs);
-  }
-  await control(c.rpc, pnn, 'push', { pushDbCommit: { term: c.term, pushId, generation: c.generation } }, 'ok', c.timeoutMs);
+function recordOf(r: PulledRecord): MergedRecord {
+  return { key: r.key ?? new Uint8Array(0), rsn: Number(r.header?.rsn ?? 0), dmaster: r.header?.dmaster ?? 0, flags: r.header?.flags ?? 0, data: r.data ?? new Uint8Array(0) };
 }
 
-/** Recovers one db on every participant; failures name the nodes to blame. */
-export async function recoverDb(c: DbStepContext, db: DbInfo, pushId: number): Promise<DbOutcome> {
-  const pulled = db.persistent ? await choosePersistent(c, db) : await mergeVolatile(c, db);
-  if (pulled.failures.length > 0) return { failures: pulled.failures, records: 0, contributors: pulled.contributors };
-  const { failures } = await everyNode(c.participants, (pnn) => push(c, pnn, db, pushId, pulled.records));
-  return { failures, records: pulled.records.length, contributors: pulled.contributors };
+/** Where one node's pull stands: the key to continue after, pages asked for, and (persistent) its records. */
+interface PullCursor {
+  after: Uint8Array | undefined;
+  pages: number;
+  records: MergedRecord[];
+}
+
+/** Where one node's push stands: the control in flight. */
+type PushCursor = { stage: 'start' } | { stage: 'batch'; index: number } | { stage: 'commit' };
+
+export class DbRecovery {
+  private phase: 'pull' | 'push' | 'done' = 'pull';
+  /** Every control in flight, and the node it went to: at most one per node. */
+  private readonly waiting = new Map<RequestId, number>();
+  /** The nodes that failed in the current phase. */
+  private readonly failed = new Map<number, ControlError>();
+  private readonly pulls = new Map<number, PullCursor>();
+  private readonly pushes = new Map<number, PushCursor>();
+  private pullFrom: number[] = [];
+  private readonly merger: Merger;
+  private records: MergedRecord[] = [];
+  private batches: MergedRecord[][] = [];
+  private contributors: number[] = [];
+  outcome: DbOutcome | undefined;
+
+  constructor(private readonly c: DbStepContext, readonly db: DbInfo, private readonly pushId: number) {
+    this.merger = new Merger(c.leader);
+  }
+
+  get done(): boolean {
+    return this.outcome !== undefined;
+  }
+
+  start(): void {
+    // Volatile: only the copies that count (§5.4), as the freeze replies said; nothing else is
+    // pulled. Persistent: every holder's whole copy, to choose from.
+    this.pullFrom = this.db.persistent ? [...this.db.holders] : countingHolders(this.c.replies, this.db.dbId, this.c.gMax).filter((p) => this.db.holders.includes(p));
+    if (!this.db.persistent) this.contributors = this.pullFrom;
+    for (const pnn of this.pullFrom) {
+      this.pulls.set(pnn, { after: undefined, pages: 0, records: [] });
+      this.requestPage(pnn);
+    }
+    this.settle();
+  }
+
+  /** Takes the answer to one of this db's controls; false when `id` is not one of them. */
+  onReply(id: RequestId, result: ReplyResult): boolean {
+    const pnn = this.waiting.get(id);
+    if (pnn === undefined) return false;
+    this.waiting.delete(id);
+    if (this.phase === 'pull') this.onPage(pnn, result);
+    else this.onPushed(pnn, result);
+    this.settle();
+    return true;
+  }
+
+  private send(pnn: number, body: EnvelopeInit): void {
+    this.waiting.set(this.c.request(pnn, body, this.c.timeoutMs), pnn);
+  }
+
+  /** Moves on once no control is in flight: from the pull to the push, from the push to done. */
+  private settle(): void {
+    if (this.waiting.size > 0) return;
+    if (this.phase === 'pull') this.pulled();
+    else if (this.phase === 'push') this.finish(this.records.length);
+  }
+
+  private requestPage(pnn: number): void {
+    const cur = this.pulls.get(pnn)!;
+    if (cur.pages >= pullPagesMax) {
+      this.failed.set(pnn, new ControlError(pnn, 'pull', ErrorCode.ERR_TOO_LARGE, `pull of ${this.db.name} from node ${pnn} passed ${pullPagesMax} pages`));
+      return;
+    }
+    cur.pages += 1;
+    const after = cur.after;
+    this.send(pnn, { pullDb: { term: this.c.term, generation: this.c.generation, dbId: this.db.dbId, afterKey: after ?? new Uint8Array(0), hasAfter: after !== undefined, recordsMax: pullRecordsMax } });
+  }
+
+  private onPage(pnn: number, result: ReplyResult): void {
+    const a = readAnswer(pnn, 'pull', result, 'pullDbReply');
+    if (!a.ok) {
+      this.failed.set(pnn, a.err);
+      return;
+    }
+    const page = a.body;
+    const cur = this.pulls.get(pnn)!;
+    for (const r of page.records) {
+      if (this.db.persistent) cur.records.push(recordOf(r));
+      else this.merger.add({ ...recordOf(r), from: pnn });
+    }
+    if (page.done) return;
+    // A page that is empty but not done would loop forever: the node's answer is wrong.
+    if (page.records.length === 0) {
+      this.failed.set(pnn, new ControlError(pnn, 'pull', ErrorCode.ERR_BAD_MESSAGE, `node ${pnn} answered an empty PullDb page of ${this.db.name} that is not done`));
+      return;
+    }
+    cur.after = page.lastKey;
+    this.requestPage(pnn);
+  }
+
+  /** Every pull has ended: merge or choose, then push to every participant. */
+  private pulled(): void {
+    const failures = this.failuresIn(this.pullFrom);
+    if (failures.length > 0) {
+      this.contributors = this.db.persistent ? [] : this.contributors;
+      this.finish(0, failures);
+      return;
+    }
+    if (!this.db.persistent) this.records = this.merger.result();
+    else if (this.pullFrom.length > 0) {
+      const infos = this.pullFrom.map((pnn) => parseSeqnum(pnn, this.pulls.get(pnn)!.records.find((r) => Buffer.from(r.key).equals(seqnumKey))?.data));
+      const source = choosePersistentSource(infos);
+      this.records = this.pulls.get(source)!.records;
+      this.contributors = [source];
+    }
+    this.pulls.clear();
+    this.batches = [...pushBatches(this.records)];
+    this.phase = 'push';
+    for (const pnn of this.c.participants) {
+      this.pushes.set(pnn, { stage: 'start' });
+      this.requestPush(pnn);
+    }
+    this.settle();
+  }
+
+  private requestPush(pnn: number): void {
+    const cur = this.pushes.get(pnn)!;
+    const { term, generation } = this.c;
+    const pushId = this.pushId;
+    if (cur.stage === 'start') {
+      const member = this.c.members.has(pnn);
+      this.send(pnn, { pushDbStart: { term, pushId, dbId: this.db.dbId, name: this.db.name, persistent: this.db.persistent, generation, member } });
+    } else if (cur.stage === 'batch') {
+      const records = this.batches[cur.index]!.map((r) => ({ key: r.key, header: { rsn: r.rsn, dmaster: r.dmaster, flags: r.flags }, data: r.data }));
+      this.send(pnn, { pushDbBatch: { term, pushId, records } });
+    } else {
+      this.send(pnn, { pushDbCommit: { term, pushId, generation } });
+    }
+  }
+
+  /** The next control of a node's push: the records go to a member only (a witness holds none, §1). */
+  private onPushed(pnn: number, result: ReplyResult): void {
+    const a = readAnswer(pnn, 'push', result, 'ok');
+    if (!a.ok) {
+      this.failed.set(pnn, a.err);
+      return;
+    }
+    const cur = this.pushes.get(pnn)!;
+    let next: PushCursor | undefined;
+    if (cur.stage === 'start') next = this.c.members.has(pnn) && this.batches.length > 0 ? { stage: 'batch', index: 0 } : { stage: 'commit' };
+    else if (cur.stage === 'batch') next = cur.index + 1 < this.batches.length ? { stage: 'batch', index: cur.index + 1 } : { stage: 'commit' };
+    if (next === undefined) return; // committed: this node is done
+    this.pushes.set(pnn, next);
+    this.requestPush(pnn);
+  }
+
+  private finish(records: number, failures = this.failuresIn(this.c.participants)): void {
+    this.phase = 'done';
+    this.outcome = { failures, records, contributors: this.contributors };
+    this.records = [];
+    this.batches = [];
+  }
+
+  private failuresIn(pnns: readonly number[]): ControlError[] {
+    return pnns.filter((p) => this.failed.has(p)).map((p) => this.failed.get(p)!);
+  }
 }

@@ -1,16 +1,22 @@
 // The recoverd core (DESIGN §5, §12): wires election, membership, the leader's loop and the
-// local dbd. Events in (timers, recoverd messages, dbd events, lock helper); out through RecoverdIo.
+// local dbd. A state machine: events in — timers, recoverd messages, dbd events, the lock
+// helper, and the answers to its own controls (onReply) — each handled to completion without
+// waiting; everything out through RecoverdIo. A broken invariant (InvariantError) is thrown from
+// the handler: the shell logs it and exits.
 // Every LeaderBroadcastInterval ("heartbeat") it: sends a heartbeat to every peer recoverd,
 // polls its own dbd's NodeState (PUB events may be lost), re-evaluates the majority, and
 // reconciles the dbd with what recoverd knows (SetActive, SetLeader).
-import type { Logger, NodesFile, TunableValues } from '@ctdbng/common';
-import { InvariantError } from '@ctdbng/common';
-import type { BodyOf, Envelope } from '@ctdbng/protocol';
-import { control } from './control.js';
+import type { Logger, NodesFile, ReplyResult, RequestId, TunableValues } from '@ctdbng/common';
+import { assert, InvariantError } from '@ctdbng/common';
+import type { BodyOf, EnvelopeInit, Envelope } from '@ctdbng/protocol';
+import { readAnswer } from './control.js';
 import { Election } from './election.js';
-import type { NodeState, RecoverdIo, TimerId } from './io.js';
+import type { DbdTarget, NodeState, RecoverdIo, TimerId } from './io.js';
 import { LeaderLoop } from './leader.js';
 import { Membership } from './membership.js';
+
+/** The controls to the own dbd (client socket), at most one of each kind in flight. */
+type OwnRequest = 'getnodestate' | 'setActive' | 'setLeader';
 
 export interface RecoverdConfig {
   pnn: number;
@@ -25,29 +31,33 @@ export class RecoverdCore {
   readonly membership: Membership;
   readonly leader: LeaderLoop;
   private own: { state: NodeState; atMs: number } | undefined;
-  private ownPolling = false;
-  private passRunning = false;
   private wasLeader = false;
   private stopped = false;
-  private inflight = { setActive: false, setLeader: false };
+  /** Own-dbd controls in flight, by request id; a kind stays busy until its answer has been handled. */
+  private readonly ownPending = new Map<RequestId, OwnRequest>();
+  private readonly ownBusy = new Set<OwnRequest>();
   private leaderLinkDownSinceMs: number | undefined;
   private readonly pnns: number[];
+  /** Inside io.request: an answer must not come now (core-io contract: never inside the request). */
+  private requesting = false;
 
   constructor(private readonly cfg: RecoverdConfig, private readonly io: RecoverdIo) {
     this.pnns = cfg.nodes.nodes.filter((n) => !n.deleted).map((n) => n.pnn);
     const t = cfg.tunables;
-    this.membership = new Membership(cfg.pnn, this.pnns, () => t.leaderTimeoutMs, io.nowMs());
+    const nowMs = (): number => io.clock.nowMs();
+    this.membership = new Membership(cfg.pnn, this.pnns, () => t.leaderTimeoutMs, nowMs());
     this.election = new Election({
       pnn: cfg.pnn, pnns: this.pnns, tunables: t, votes: io.votes, lock: io.lock, log: cfg.log,
-      setTimer: (id, ms) => io.setTimer(id, ms), cancelTimer: (id) => io.cancelTimer(id), nowMs: () => io.nowMs(),
-      send: (to, msg) => io.send(to, msg), random: () => io.random(),
+      setTimer: (id, ms) => io.setTimer(id, ms), cancelTimer: (id) => io.cancelTimer(id), nowMs,
+      send: (to, msg) => io.send(to, msg), random: () => io.random.next(),
       canStand: () => this.standCheck() === undefined,
       onChange: () => this.onElectionChange(),
       onElection: () => io.metrics.election(),
     });
     this.leader = new LeaderLoop({
-      pnn: cfg.pnn, pnns: this.pnns, rpc: io.rpc, log: cfg.log, tunables: t, metrics: io.metrics,
-      nowMs: () => io.nowMs(), random: () => io.random(), delay: (ms) => io.delay(ms),
+      pnn: cfg.pnn, pnns: this.pnns, log: cfg.log, tunables: t, metrics: io.metrics, nowMs,
+      request: (pnn, body, timeoutMs) => this.request(pnn, body, timeoutMs),
+      setTimer: (id, ms) => io.setTimer(id, ms),
       leadingTerm: () => (this.election.isLeader ? this.election.term : undefined),
       selfCheck: () => this.standCheck(),
       deposed: (term, why) => {
@@ -67,10 +77,11 @@ export class RecoverdCore {
     this.io.setTimer('heartbeat', 0);
   }
 
+  /** Ends the core: its timers are cancelled; later events and answers are ignored. */
   stop(): void {
     this.stopped = true;
     this.election.stop();
-    for (const id of ['heartbeat', 'monitor'] as const) this.io.cancelTimer(id);
+    for (const id of ['heartbeat', 'monitor', 'lease-wait'] as const) this.io.cancelTimer(id);
   }
 
   onTimer(id: TimerId): void {
@@ -83,14 +94,38 @@ export class RecoverdCore {
       case 'heartbeat':
         return this.heartbeat();
       case 'monitor':
-        return void this.monitorPass();
+        return this.monitorPass();
+      case 'lease-wait':
+        return this.leader.onTimer(id);
+    }
+  }
+
+  /** The answer to a control this core sent (io.request): to its own dbd or, as leader, to a node's. */
+  onReply(id: RequestId, result: ReplyResult): void {
+    assert(!this.requesting, 'an answer delivered inside its request');
+    if (this.stopped) return;
+    const own = this.ownPending.get(id);
+    if (own === undefined) {
+      this.leader.onReply(id, result); // an answer that came after its pass ended is dropped there
+      return;
+    }
+    this.ownPending.delete(id);
+    try {
+      if (own === 'getnodestate') this.onOwnState(result);
+      else {
+        const a = readAnswer(this.cfg.pnn, own, result, 'ok');
+        // Reconciled again at the next heartbeat.
+        if (!a.ok) this.cfg.log.warn({ err: String(a.err) }, `${own} not applied by own dbd`);
+      }
+    } finally {
+      this.ownBusy.delete(own);
     }
   }
 
   /** A message from another recoverd (decoded by the shell). */
   onPeerMessage(env: Envelope): void {
     if (this.stopped) return;
-    const now = this.io.nowMs();
+    const now = this.io.clock.nowMs();
     if (env.voteRequest) {
       this.membership.heard(env.voteRequest.candidate ?? -1, now);
       this.election.onVoteRequest(env.voteRequest as BodyOf<'voteRequest'>);
@@ -108,8 +143,8 @@ export class RecoverdCore {
   /** Something happened on the local dbd: look now rather than at the next heartbeat. */
   onDbdEvent(ev: { recoveryWanted?: unknown; link?: unknown; freeze?: unknown }): void {
     if (this.stopped) return;
-    void this.pollOwn();
-    if (this.election.isLeader && (ev.recoveryWanted || ev.link) && !this.passRunning) this.io.setTimer('monitor', 0);
+    this.pollOwn();
+    if (this.election.isLeader && (ev.recoveryWanted || ev.link) && !this.leader.running) this.io.setTimer('monitor', 0);
   }
 
   onLockHeld(): void {
@@ -122,7 +157,7 @@ export class RecoverdCore {
 
   /** Why this node may not stand or lead now, or undefined (§5.1: only a node that can be eligible). */
   standCheck(): string | undefined {
-    const now = this.io.nowMs();
+    const now = this.io.clock.nowMs();
     if (this.cfg.nodes.nodes[this.cfg.pnn]?.witness === true) return 'own node is a witness';
     if (this.own === undefined || now - this.own.atMs >= this.cfg.tunables.leaderTimeoutMs) return 'own dbd does not answer';
     if (this.own.state.stopped) return 'own node is stopped';
@@ -137,24 +172,47 @@ export class RecoverdCore {
       const why = this.standCheck();
       if (why !== undefined) this.election.stepDown(why);
     }
-    void this.pollOwn();
+    this.pollOwn();
     this.io.setTimer('heartbeat', this.cfg.tunables.leaderBroadcastIntervalMs);
   }
 
-  private async pollOwn(): Promise<void> {
-    if (this.ownPolling) return;
-    this.ownPolling = true;
+  /** Sends a control to the own dbd unless one of its kind is in flight. */
+  private requestOwn(kind: OwnRequest, body: EnvelopeInit): void {
+    if (this.ownBusy.has(kind)) return;
+    this.ownBusy.add(kind);
+    this.ownPending.set(this.request('own', body, this.cfg.tunables.leaderTimeoutMs), kind);
+  }
+
+  private request(to: DbdTarget, body: EnvelopeInit, timeoutMs: number): RequestId {
+    this.requesting = true;
     try {
-      const state = await control(this.ownRpc(), this.cfg.pnn, 'getnodestate', { getNodeState: {} }, 'nodeState', this.cfg.tunables.leaderTimeoutMs);
-      this.own = { state, atMs: this.io.nowMs() };
+      return this.io.request(to, body, timeoutMs);
+    } finally {
+      this.requesting = false;
+    }
+  }
+
+  private pollOwn(): void {
+    this.requestOwn('getnodestate', { getNodeState: {} });
+  }
+
+  private onOwnState(result: ReplyResult): void {
+    try {
+      const a = readAnswer(this.cfg.pnn, 'getnodestate', result, 'nodeState');
+      if (!a.ok) {
+        this.cfg.log.debug({ err: String(a.err) }, 'own dbd did not answer GetNodeState');
+        return;
+      }
+      const state = a.body;
+      this.own = { state, atMs: this.io.clock.nowMs() };
       this.election.observeTerm(state.highestTerm, 'own dbd');
       this.checkLeaderLink(state);
       this.reconcile(state);
     } catch (err) {
-      this.guard(err);
+      // As before the core was a state machine: a broken invariant ends the daemon; another
+      // error of this poll (the vote file, say) is logged and the next heartbeat polls again.
+      if (err instanceof InvariantError) throw err;
       this.cfg.log.debug({ err: String(err) }, 'own dbd did not answer GetNodeState');
-    } finally {
-      this.ownPolling = false;
     }
   }
 
@@ -164,28 +222,27 @@ export class RecoverdCore {
    * election replace it (§5.1). Its recoverd may still be heard; that is not enough.
    */
   private checkLeaderLink(state: NodeState): void {
+    const shunned = this.election.shunnedLeader;
+    if (shunned !== undefined && state.linksUp.includes(shunned)) this.election.forgiveShunned();
     const leader = this.election.leader;
     if (leader === undefined || leader === this.cfg.pnn || state.linksUp.includes(leader)) {
       this.leaderLinkDownSinceMs = undefined;
       return;
     }
-    const now = this.io.nowMs();
+    const now = this.io.clock.nowMs();
     this.leaderLinkDownSinceMs ??= now;
     if (now - this.leaderLinkDownSinceMs < this.cfg.tunables.leaderTimeoutMs) return;
     this.leaderLinkDownSinceMs = undefined;
     this.election.shunLeader(`the dbd of leader ${leader} is not heard by this node's dbd`);
   }
 
-  private ownRpc(): RecoverdIo['rpc'] {
-    return { request: (_pnn, body, timeoutMs) => this.io.own.request(body, timeoutMs) };
-  }
-
   /** Brings the dbd in line with recoverd: active or not (§5.1), and who leads. */
   private reconcile(state: NodeState): void {
-    const active = this.membership.shouldBeActive(this.io.nowMs());
+    const now = this.io.clock.nowMs();
+    const active = this.membership.shouldBeActive(now);
     if (active === state.inactive) {
-      this.cfg.log.info({ active, visible: this.membership.visible(this.io.nowMs()) }, active ? 'majority visible: node active' : 'no majority visible: node inactive');
-      this.sendOwn('setActive', { setActive: { term: this.election.term, active } });
+      this.cfg.log.info({ active, visible: this.membership.visible(now) }, active ? 'majority visible: node active' : 'no majority visible: node inactive');
+      this.requestOwn('setActive', { setActive: { term: this.election.term, active } });
     }
     const leader = this.election.leader;
     if (state.hasLeader !== (leader !== undefined) || (leader !== undefined && state.leader !== leader)) this.tellLeader(0);
@@ -193,20 +250,7 @@ export class RecoverdCore {
 
   private tellLeader(lastRecoveryMs: number): void {
     const leader = this.election.leader;
-    this.sendOwn('setLeader', { setLeader: { term: this.election.term, leader: leader ?? 0, hasLeader: leader !== undefined, lastRecoveryMs } });
-  }
-
-  private sendOwn(kind: 'setActive' | 'setLeader', body: Parameters<RecoverdIo['own']['request']>[0]): void {
-    if (this.inflight[kind]) return;
-    this.inflight[kind] = true;
-    control(this.ownRpc(), this.cfg.pnn, kind, body, 'ok', this.cfg.tunables.leaderTimeoutMs)
-      .catch((err: unknown) => {
-        // Reconciled again at the next heartbeat.
-        this.cfg.log.warn({ err: String(err) }, `${kind} not applied by own dbd`);
-      })
-      .finally(() => {
-        this.inflight[kind] = false;
-      });
+    this.requestOwn('setLeader', { setLeader: { term: this.election.term, leader: leader ?? 0, hasLeader: leader !== undefined, lastRecoveryMs } });
   }
 
   private onElectionChange(): void {
@@ -222,24 +266,11 @@ export class RecoverdCore {
     if (this.own !== undefined) this.reconcile(this.own.state);
   }
 
-  private async monitorPass(): Promise<void> {
-    if (this.passRunning || !this.election.isLeader) return;
-    this.passRunning = true;
+  private monitorPass(): void {
+    if (this.leader.running || !this.election.isLeader) return;
     const term = this.election.term;
-    let delayMs = this.cfg.tunables.recoverIntervalMs;
-    try {
-      delayMs = await this.leader.pass(term);
-    } catch (err) {
-      this.guard(err);
-      this.cfg.log.error({ err }, 'monitor pass failed');
-    } finally {
-      this.passRunning = false;
+    this.leader.startPass(term, (delayMs) => {
       if (!this.stopped && this.election.isLeader) this.io.setTimer('monitor', this.election.term === term ? delayMs : 0);
-    }
-  }
-
-  /** A broken invariant ends the daemon (STYLE §2); other errors are the caller's to log. */
-  private guard(err: unknown): void {
-    if (err instanceof InvariantError) this.io.fatal(err);
+    });
   }
 }

@@ -2,12 +2,12 @@
 // controls; no `node` header, so dbd treats them as controls) and to the local client socket
 // (ipc, for GetNodeState/SetActive/SetLeader). Requests carry a request_id; the reply echoes it.
 // ZMQ_IMMEDIATE + sendTimeout 0: a control to a node that is not connected fails at once
-// instead of waiting in a queue and landing late.
+// instead of waiting in a queue and landing late. `dbdRequests` adapts these promise-based
+// connections to the core's contract: a request id now, the answer later as core.onReply.
 import { Dealer } from 'zeromq';
 import { decodeEnvelope, encodeEnvelope, frameBytesMax, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
-import type { FaultSwitch, Logger, NodeConfig } from '@ctdbng/common';
-import type { DbdRpc, OwnDbd } from '../core/io.js';
-import { SendQueue } from '@ctdbng/common';
+import { requestViaPromise, RequestIds, SendQueue, type FaultSwitch, type Logger, type NodeConfig, type ReplyResult, type RequestId } from '@ctdbng/common';
+import type { RequestFn } from '../core/io.js';
 
 /** Requests waiting for a reply on one connection at most. */
 export const pendingRequestsMax = 100_000;
@@ -23,7 +23,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-export class DealerRpc implements OwnDbd {
+export class DealerRpc {
   private readonly dealer: Dealer;
   private readonly queue: SendQueue;
   private readonly pending = new Map<number, Pending>();
@@ -108,7 +108,7 @@ export class DealerRpc implements OwnDbd {
 }
 
 /** The leader's connections to every node's dbd (node ROUTER), one DEALER each. */
-export class NodeRpc implements DbdRpc {
+export class NodeRpc {
   private readonly byPnn = new Map<number, DealerRpc>();
 
   constructor(cfg: NodeConfig, log: Logger, private readonly faults?: FaultSwitch) {
@@ -133,4 +133,13 @@ export class NodeRpc implements DbdRpc {
   close(): void {
     for (const r of this.byPnn.values()) r.close();
   }
+}
+
+/**
+ * The core's `request`: a control to node `pnn` over the node socket, or to the own dbd ('own')
+ * over the client socket. The answer is handed to `deliver` (core.onReply) on a later turn.
+ */
+export function dbdRequests(nodes: NodeRpc, own: DealerRpc, deliver: (id: RequestId, result: ReplyResult) => void): RequestFn {
+  const ids = new RequestIds();
+  return (to, body, timeoutMs) => requestViaPromise(ids, () => (to === 'own' ? own.request(body, timeoutMs) : nodes.request(to, body, timeoutMs)), deliver);
 }

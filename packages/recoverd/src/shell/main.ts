@@ -4,16 +4,15 @@
 // node's dbd (node ROUTER, for the leader's controls), and runs the core.
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { createLogger, FaultSwitch, faultsPath, InvariantError, serveMetrics, type Logger } from '@ctdbng/common';
+import { createLogger, FaultSwitch, faultsPath, hostClock, InvariantError, serveMetrics, Timers, type CoreClock, type CoreRandom, type Logger } from '@ctdbng/common';
 import type { RecoverdIo, TimerId } from '../core/io.js';
 import { RecoverdCore } from '../core/recoverd-core.js';
 import { loadConfig, recoverdLogLocation } from './config.js';
 import { DbdEvents } from './dbd-events.js';
-import { DealerRpc, NodeRpc } from './dbd-rpc.js';
+import { dbdRequests, DealerRpc, NodeRpc } from './dbd-rpc.js';
 import { HelperLock } from './lock-process.js';
 import { recoverdMetrics } from './metrics.js';
 import { PeerLinks } from './peer-links.js';
-import { Timers } from '@ctdbng/common';
 import { VoteFile } from './vote-file.js';
 
 function fatal(log: Logger, err: unknown): never {
@@ -21,6 +20,10 @@ function fatal(log: Logger, err: unknown): never {
   log.flush();
   process.exit(70);
 }
+
+/** performance.now() for the core's intervals; the host clock in ns (unused by recoverd's core today). */
+const shellClock: CoreClock = { nowMs: () => performance.now(), nowNs: () => hostClock.nowNs() };
+const shellRandom: CoreRandom = { next: () => randomInt(0, 2 ** 32) / 2 ** 32 };
 
 async function main(): Promise<void> {
   const { cfg, lock: lockSpec } = loadConfig();
@@ -40,21 +43,18 @@ async function main(): Promise<void> {
   const timers = new Timers<TimerId>((id) => guarded(() => core?.onTimer(id)));
   const io: RecoverdIo = {
     send: (to, msg) => peers.send(to, msg),
-    rpc: nodes,
-    own,
+    request: dbdRequests(nodes, own, (id, result) => guarded(() => core?.onReply(id, result))),
     votes: new VoteFile(join(cfg.runDir, 'recoverd.state')),
     lock,
     metrics: sink,
     setTimer: (id, ms) => timers.set(id, ms),
     cancelTimer: (id) => timers.cancel(id),
-    nowMs: () => performance.now(),
-    random: () => randomInt(0, 2 ** 32) / 2 ** 32,
-    delay: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    fatal: (err) => fatal(log, err),
+    clock: shellClock,
+    random: shellRandom,
   };
   core = new RecoverdCore({ pnn: cfg.pnn, nodes: cfg.nodes, tunables: cfg.tunables, log }, io);
 
-  /** Runs a core handler; a broken invariant ends the daemon (the supervisor restarts it). */
+  /** Runs a core handler: a broken invariant (any throw) ends the daemon; the supervisor restarts it. */
   function guarded(fn: () => void): void {
     try {
       fn();
@@ -75,32 +75,37 @@ async function main(): Promise<void> {
   });
   log.info({ address: cfg.nodeAddress, port: cfg.recoverdPort, clusterLock: lockSpec?.kind ?? 'none' }, 'recoverd started');
 
+  const signals = onSignals(log, () => {
+    core?.stop();
+    timers.clear();
+    lock?.release();
+    for (const part of [peers, nodes, own, events]) part.close();
+    metrics?.close();
+  });
+  await Promise.all([
+    peers.run((env) => guarded(() => core?.onPeerMessage(env))).catch((err: unknown) => {
+      if (!signals.stopping()) fatal(log, err);
+    }),
+    events.run((ev) => guarded(() => core?.onDbdEvent({ recoveryWanted: ev.recoveryWanted, link: ev.link, freeze: ev.freeze }))).catch((err: unknown) => {
+      if (!signals.stopping()) fatal(log, err);
+    }),
+  ]);
+}
+
+/** On SIGTERM or SIGINT: `close` once, flush the log, exit 0. */
+function onSignals(log: Logger, close: () => void): { stopping(): boolean } {
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'recoverd stopping');
-    core?.stop();
-    timers.clear();
-    lock?.release();
-    peers.close();
-    nodes.close();
-    own.close();
-    events.close();
-    metrics?.close();
+    close();
     log.flush();
     setImmediate(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  await Promise.all([
-    peers.run((env) => guarded(() => core?.onPeerMessage(env))).catch((err: unknown) => {
-      if (!stopping) fatal(log, err);
-    }),
-    events.run((ev) => guarded(() => core?.onDbdEvent({ recoveryWanted: ev.recoveryWanted, link: ev.link, freeze: ev.freeze }))).catch((err: unknown) => {
-      if (!stopping) fatal(log, err);
-    }),
-  ]);
+  return { stopping: () => stopping };
 }
 
 main().catch((err: unknown) => {

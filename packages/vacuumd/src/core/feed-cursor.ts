@@ -4,8 +4,10 @@
 // (AckDeleted), so dbd trims only what is safe in vacuumd's file. A changed epoch means the db
 // was wiped (dbd restart, recovery push): the feed started over, so the cursor restarts at 0;
 // pending items stay (the plan routes them GONE if their records are gone).
-import type { Logger } from '@ctdbng/common';
-import type { Clock, Dbd } from './dbd-port.js';
+// A pull is a small state machine: a DeletedSince page in flight, then its AckDeleted, per page.
+import type { CoreClock, Logger } from '@ctdbng/common';
+import type { DbdReply, FeedBatch } from './dbd-port.js';
+import type { DbdRequests } from './dbd-requests.js';
 import { pendingItemsMax, type FeedCursor, type StateFile } from './state-file.js';
 
 /** Feed pages pulled at most in one pass (the rest waits for the next pass). */
@@ -26,34 +28,63 @@ export function feedPageEntries(batchSizeCount: number): number {
   return Math.max(1, Math.min(feedPageEntriesMax, batchSizeCount * 4));
 }
 
-export async function pullFeed(dbd: Dbd, state: StateFile, clock: Clock, dbId: number, batchSizeCount: number, log: Logger): Promise<FeedPull> {
-  const out: FeedPull = { entries: 0, pages: 0, restarted: false, full: false };
-  const limit = feedPageEntries(batchSizeCount);
-  let cursor: FeedCursor | undefined = state.cursor(dbId);
-  while (out.pages < feedPagesPerPassMax) {
-    if (state.totalPending() >= pendingItemsMax) {
-      out.full = true;
-      log.warn({ db: dbId, pendingItemsMax }, 'pending items at their bound: feed not pulled');
-      break;
+export interface FeedDeps {
+  req: DbdRequests;
+  state: StateFile;
+  clock: CoreClock;
+  log: Logger;
+}
+
+export class FeedPuller {
+  private readonly out: FeedPull = { entries: 0, pages: 0, restarted: false, full: false };
+  private cursor: FeedCursor | undefined;
+
+  constructor(private readonly d: FeedDeps, private readonly dbId: number, private readonly batchSizeCount: number, private readonly done: (r: DbdReply<FeedPull>) => void) {}
+
+  start(): void {
+    this.cursor = this.d.state.cursor(this.dbId);
+    this.nextPage();
+  }
+
+  private nextPage(): void {
+    if (this.out.pages >= feedPagesPerPassMax) return this.finish();
+    if (this.d.state.totalPending() >= pendingItemsMax) {
+      this.out.full = true;
+      this.d.log.warn({ db: this.dbId, pendingItemsMax }, 'pending items at their bound: feed not pulled');
+      return this.finish();
     }
-    const batch = await dbd.deletedSince(dbId, cursor?.seq ?? 0, limit);
-    out.pages += 1;
+    const limit = feedPageEntries(this.batchSizeCount);
+    this.d.req.deletedSince(this.dbId, this.cursor?.seq ?? 0, limit, (r) => this.onPage(r));
+  }
+
+  private onPage(r: DbdReply<FeedBatch>): void {
+    if (!r.ok) return this.done(r);
+    const batch = r.value;
+    const cursor = this.cursor;
+    this.out.pages += 1;
     // Only the epoch says the feed started over: seqs are never reused, and a feed trimmed empty
     // may report a last_seq below our cursor.
     if (cursor !== undefined && batch.epoch !== cursor.epoch) {
-      log.info({ dbId, epochBefore: cursor.epoch, epoch: batch.epoch, seqBefore: cursor.seq }, 'vacuum feed restarted (db wiped)');
-      cursor = { epoch: batch.epoch, seq: 0 };
-      state.storeFeed(dbId, cursor, [], clock.nowMs());
-      out.restarted = true;
-      continue;
+      this.d.log.info({ dbId: this.dbId, epochBefore: cursor.epoch, epoch: batch.epoch, seqBefore: cursor.seq }, 'vacuum feed restarted (db wiped)');
+      this.cursor = { epoch: batch.epoch, seq: 0 };
+      this.d.state.storeFeed(this.dbId, this.cursor, [], this.d.clock.nowMs());
+      this.out.restarted = true;
+      return this.nextPage();
     }
     const fresh = batch.entries.filter((e) => e.seq > (cursor?.seq ?? 0));
     const seqLast = fresh.reduce((m, e) => Math.max(m, e.seq), cursor?.seq ?? 0);
-    cursor = { epoch: batch.epoch, seq: seqLast };
-    state.storeFeed(dbId, cursor, fresh, clock.nowMs());
-    out.entries += fresh.length;
-    if (fresh.length > 0) await dbd.ackDeleted(dbId, seqLast);
-    if (fresh.length === 0 || seqLast >= batch.lastSeq) break;
+    this.cursor = { epoch: batch.epoch, seq: seqLast };
+    this.d.state.storeFeed(this.dbId, this.cursor, fresh, this.d.clock.nowMs());
+    this.out.entries += fresh.length;
+    const caughtUp = fresh.length === 0 || seqLast >= batch.lastSeq;
+    if (fresh.length === 0) return this.finish();
+    this.d.req.ackDeleted(this.dbId, seqLast, (ack) => {
+      if (!ack.ok) return this.done(ack);
+      return caughtUp ? this.finish() : this.nextPage();
+    });
   }
-  return out;
+
+  private finish(): void {
+    this.done({ ok: true, value: this.out });
+  }
 }

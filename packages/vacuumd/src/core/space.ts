@@ -2,7 +2,10 @@
 // file in small steps (ReclaimSpace(db, pages)), paced, while the free list is large, so files
 // shrink (CTDB's repack). vacuumd never opens a db file itself. Never ask for 0 pages: SQLite's
 // incremental_vacuum(0) frees the whole list in one go, which would stall dbd.
-import type { Clock, Dbd } from './dbd-port.js';
+// A state machine: a ReclaimSpace in flight, or the `space` timer between two steps.
+import type { CoreTimers } from '@ctdbng/common';
+import type { DbdReply, SpaceReply, VacuumTimerId } from './dbd-port.js';
+import type { DbdRequests } from './dbd-requests.js';
 
 export interface SpacePolicy {
   pagesPerStep: number;
@@ -26,15 +29,42 @@ export function spaceWanted(policy: SpacePolicy, purged: number, freelistPagesLa
   return purged > 0 || (freelistPagesLast !== undefined && freelistPagesLast >= policy.freelistPagesMin);
 }
 
-export async function reclaimSpace(dbd: Dbd, clock: Clock, dbId: number, policy: SpacePolicy = spaceDefault, shouldStop: () => boolean = () => false): Promise<SpaceResult> {
-  const out: SpaceResult = { steps: 0, freelistPages: undefined, pageCount: undefined };
-  while (out.steps < policy.stepsPerPassMax && !shouldStop()) {
-    const reply = await dbd.reclaimSpace(dbId, policy.pagesPerStep);
-    out.steps += 1;
-    out.freelistPages = reply.freelistPages;
-    out.pageCount = reply.pageCount;
-    if (reply.freelistPages < policy.freelistPagesMin) break;
-    await clock.sleepMs(policy.pauseMsBetweenSteps);
+export interface SpaceDeps {
+  req: DbdRequests;
+  timers: CoreTimers<VacuumTimerId>;
+  stopping(): boolean;
+}
+
+export class SpaceReclaim {
+  private readonly out: SpaceResult = { steps: 0, freelistPages: undefined, pageCount: undefined };
+  /** Waiting for the `space` timer between two steps. */
+  private pausing = false;
+
+  constructor(private readonly d: SpaceDeps, private readonly dbId: number, private readonly policy: SpacePolicy, private readonly done: (r: DbdReply<SpaceResult>) => void) {}
+
+  start(): void {
+    this.step();
   }
-  return out;
+
+  /** The `space` timer: the pause between steps is over. */
+  onTimer(): void {
+    if (!this.pausing) return;
+    this.pausing = false;
+    this.step();
+  }
+
+  private step(): void {
+    if (this.out.steps >= this.policy.stepsPerPassMax || this.d.stopping()) return this.done({ ok: true, value: this.out });
+    this.d.req.reclaimSpace(this.dbId, this.policy.pagesPerStep, (r) => this.onStep(r));
+  }
+
+  private onStep(r: DbdReply<SpaceReply>): void {
+    if (!r.ok) return this.done(r);
+    this.out.steps += 1;
+    this.out.freelistPages = r.value.freelistPages;
+    this.out.pageCount = r.value.pageCount;
+    if (r.value.freelistPages < this.policy.freelistPagesMin) return this.done({ ok: true, value: this.out });
+    this.pausing = true;
+    this.d.timers.setTimer('space', this.policy.pauseMsBetweenSteps);
+  }
 }

@@ -1,77 +1,79 @@
 // The vacuumd core (DESIGN §4, §12): which db gets a pass when, one pass at a time, and the
-// VacuumNow control. Events in — the interval tick, FeedGrew (debounced by the shell), freeze and
-// thaw, VacuumNow — and requests to dbd out through the injected Dbd. No sockets, timers or clock
-// of its own: the shell owns those.
+// VacuumNow control. A state machine fed events — start, the timers it asked for, the replies to
+// its requests, freeze and thaw, FeedGrew (debounced by the shell), VacuumNow — that never waits:
+// requests go out through VacuumIo.request and come back through onReply. The shell owns sockets
+// and real timers; test/sim drives the same core with a simulated dbd and a virtual clock.
 import { ErrorCode } from '@ctdbng/protocol';
-import { InvariantError, type Logger } from '@ctdbng/common';
-import { DbdRequestError, type Clock, type Dbd, type VolatileDb } from './dbd-port.js';
+import { InvariantError, type Logger, type ReplyResult, type RequestId } from '@ctdbng/common';
+import type { DbdRequestError, TunableSetting, VacuumIo, VacuumTimerId, VolatileDb } from './dbd-port.js';
+import { DbdRequests, RequestTable } from './dbd-requests.js';
 import { FreezeGate } from './pause-on-freeze.js';
+import { PassScheduler, refused, type PassJob, type VacuumNowAnswer } from './pass-scheduler.js';
 import type { StateFile } from './state-file.js';
-import { VacuumPass, type PassReport, type VacuumSettings } from './vacuum-pass.js';
+import type { PassReport, PassState, VacuumSettings } from './vacuum-pass.js';
 
-/** A VacuumNow that cannot run: answered with an Error reply of this code. */
-export class VacuumNowError extends Error {
-  override readonly name = 'VacuumNowError';
-  constructor(readonly code: ErrorCode, message: string) {
-    super(message);
-  }
-}
-
-export interface DbReport {
-  db: string;
-  purged: number;
-  pending: number;
-  failed: number;
-}
+/** VacuumNow requests waiting at most (each an operator's `ctdbng vacuum`); past it: ERR_BUSY. */
+export const vacuumNowWaitingMax = 1_000;
 
 export interface VacuumCoreDeps {
-  dbd: Dbd;
+  io: VacuumIo;
   state: StateFile;
-  clock: Clock;
   log: Logger;
   settings(): VacuumSettings;
   /** Every finished pass (metrics, logs). */
   onReport?(r: PassReport): void;
-  /** A broken invariant inside a background pass: the shell logs it at fatal and exits. */
-  onFatal(err: InvariantError): void;
+  /** After every interval tick's refresh (the shell's gauges). */
+  onTick?(): void;
+  /** When given, every tick first reads dbd's tunables (ListTunables) and hands them here (setvar). */
+  onTunables?(list: readonly TunableSetting[]): void;
 }
 
 export class VacuumCore {
   readonly gate = new FreezeGate();
+  private readonly requests: RequestTable;
+  /** The core's own requests (refreshes, tunables); each pass has its own. */
+  private readonly req: DbdRequests;
   private readonly dbs = new Map<number, VolatileDb>();
-  private readonly dirty = new Set<number>();
-  private readonly lastScanMs = new Map<number, number>();
-  private readonly freelistPagesLast = new Map<number, number>();
-  private chain: Promise<unknown> = Promise.resolve();
-  private draining: Promise<void> | undefined;
+  private readonly passes: PassScheduler;
+  private ticking = false;
+  private nowWaiting = 0;
   private stopping = false;
 
-  constructor(private readonly d: VacuumCoreDeps) {}
-
-  volatileDbs(): VolatileDb[] {
-    return [...this.dbs.values()];
+  constructor(private readonly d: VacuumCoreDeps) {
+    this.requests = new RequestTable(d.io, () => d.settings().requestTimeoutMs);
+    this.req = new DbdRequests(this.requests);
+    this.passes = new PassScheduler({ ...d, requests: this.requests, gate: this.gate, stopping: () => this.stopping, idle: () => this.afterPasses() }, {
+      knows: (dbId) => this.dbs.get(dbId),
+      refresh: (then) => this.refresh((err) => {
+        if (err !== undefined) this.d.log.warn({ err: String(err) }, 'dbd not answering GetDbMap');
+        then();
+      }),
+    });
   }
 
-  /** GetDbMap (volatile dbs only: persistent dbs have no tombstones) and NodeState.frozen. */
-  async refresh(): Promise<boolean> {
-    const map = await this.d.dbd.getDbMap();
-    this.dbs.clear();
-    for (const db of map) if (!db.persistent) this.dbs.set(db.dbId, { dbId: db.dbId, name: db.name });
-    const st = await this.d.dbd.getNodeState();
-    // Returns whether this thawed the gate (the thaw event may have been dropped by PUB).
-    return this.gate.report(st.frozen, st.generation, 'node-state');
+  /** The first tick now: refresh, then a pass of every db; then a tick every VacuumInterval. */
+  start(): void {
+    this.runTick();
   }
 
-  /** The interval tick: refresh, then a pass for every db. */
-  async tick(): Promise<void> {
-    if (this.stopping) return;
-    try {
-      await this.refresh();
-    } catch (err) {
-      this.d.log.warn({ err: String(err) }, 'dbd not answering; vacuum waits');
-      return;
-    }
-    this.wakeAll();
+  /**
+   * No new pass or batch starts; the running batch finishes (its state-file transaction is
+   * whole). `onStopped` is called when no pass runs any more (at once when none does).
+   */
+  stop(onStopped?: () => void): void {
+    this.stopping = true;
+    this.d.io.cancelTimer('tick');
+    this.passes.stop(onStopped);
+  }
+
+  onTimer(id: VacuumTimerId): void {
+    if (id === 'tick') return this.runTick();
+    this.passes.onTimer(id);
+  }
+
+  /** The answer to a request of this core (a late or unknown one is dropped). */
+  onReply(id: RequestId, result: ReplyResult): void {
+    this.requests.onReply(id, result);
   }
 
   onFreezeEvent(frozen: boolean, generation: number): void {
@@ -81,103 +83,130 @@ export class VacuumCore {
 
   /** FeedGrew for dbId (after the shell's debounce), or any reason to look at a db now. */
   wake(dbId: number): void {
-    if (this.stopping) return;
-    this.dirty.add(dbId);
-    this.draining ??= this.drain().finally(() => (this.draining = undefined));
+    if (!this.stopping) this.passes.wake(dbId);
   }
 
   wakeAll(): void {
     for (const id of this.dbs.keys()) this.wake(id);
   }
 
-  /** VacuumNow: one full pass now for the named db (every volatile db when empty), waited for. */
-  async vacuumNow(dbName: string): Promise<DbReport[]> {
-    if (this.stopping) throw new VacuumNowError(ErrorCode.ERR_SHUTTING_DOWN, 'vacuumd is stopping');
-    try {
-      await this.refresh();
-    } catch (err) {
-      throw new VacuumNowError(err instanceof DbdRequestError ? err.code : ErrorCode.ERR_NODE_UNREACHABLE, `dbd: ${String(err)}`);
-    }
-    const targets = dbName === '' ? this.volatileDbs() : [this.byName(dbName)];
-    const out: DbReport[] = [];
-    for (const db of targets) {
-      const r = await this.exclusive(() => this.pass(db, true));
-      out.push({ db: db.name, purged: r.counts.purged, pending: r.pending, failed: r.failed });
-    }
-    return out;
+  /**
+   * VacuumNow: one full pass now for the named db (every volatile db when undefined or empty);
+   * `reply` gets the reports when the last of its passes is done, or the error.
+   */
+  vacuumNow(dbName: string | undefined, reply: (a: VacuumNowAnswer) => void): void {
+    if (this.stopping) return reply(refused(ErrorCode.ERR_SHUTTING_DOWN, 'vacuumd is stopping'));
+    if (this.nowWaiting >= vacuumNowWaitingMax) return reply(refused(ErrorCode.ERR_BUSY, `${vacuumNowWaitingMax} VacuumNow requests already waiting`));
+    this.nowWaiting += 1;
+    const answer = (a: VacuumNowAnswer): void => {
+      this.nowWaiting -= 1;
+      reply(a);
+    };
+    this.refresh((err) => {
+      if (err !== undefined) return answer(refused(err.code, `dbd: ${String(err)}`));
+      if (this.stopping) return answer(refused(ErrorCode.ERR_SHUTTING_DOWN, 'vacuumd is stopping'));
+      let targets = this.volatileDbs();
+      if (dbName !== undefined && dbName !== '') {
+        const db = targets.find((x) => x.name === dbName);
+        if (db === undefined) return answer(refused(ErrorCode.ERR_UNKNOWN_DB, `no volatile database named '${dbName}' is attached`));
+        targets = [db];
+      }
+      const job: PassJob = { kind: 'now', targets, reports: [], answer };
+      this.passes.vacuumNow(job);
+    });
   }
 
-  /** Stops starting passes and waits for the running one (its batch transaction completes). */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.dirty.clear();
-    await this.draining;
-    await this.chain;
+  volatileDbs(): VolatileDb[] {
+    return [...this.dbs.values()];
   }
 
-  /** Resolves when no pass is running or wanted (tests; the shell does not wait). */
-  async idle(): Promise<void> {
-    while (this.draining !== undefined) await this.draining;
-    await this.chain;
-  }
-
-  /** The earliest next try of any pending item (the shell's wake-up timer). */
+  /** The earliest next try of any pending item (the tick timer's deadline when sooner). */
   nextDueMs(): number | undefined {
     return this.d.state.nextDueMs();
   }
 
-  private byName(name: string): VolatileDb {
-    const db = this.volatileDbs().find((x) => x.name === name);
-    if (db !== undefined) return db;
-    throw new VacuumNowError(ErrorCode.ERR_UNKNOWN_DB, `no volatile database named '${name}' is attached`);
+  /** The requests in flight and what each asked (traces, tests). */
+  inFlight(): { id: RequestId; what: string }[] {
+    return this.requests.inFlight();
   }
 
-  private async drain(): Promise<void> {
-    while (!this.stopping && this.dirty.size > 0) {
-      const dbId = this.dirty.values().next().value!;
-      this.dirty.delete(dbId);
-      if (!this.dbs.has(dbId)) await this.tryRefresh();
-      const db = this.dbs.get(dbId);
-      if (db === undefined) continue;
+  /** The running pass: its db, step, batch and the requests it waits for (traces, tests). */
+  passState(): PassState | undefined {
+    return this.passes.passState();
+  }
+
+  /** Whether a pass runs or waits to (tests, the simulation's quiescence). */
+  busy(): boolean {
+    return this.passes.busy() || this.requests.inFlight().length > 0;
+  }
+
+  /** GetDbMap (volatile dbs only: persistent dbs have no tombstones), then NodeState.frozen. */
+  private refresh(then: (err: DbdRequestError | undefined) => void): void {
+    this.req.getDbMap((m) => {
+      if (!m.ok) return then(m.err);
+      this.dbs.clear();
+      for (const db of m.value) if (!db.persistent) this.dbs.set(db.dbId, { dbId: db.dbId, name: db.name });
+      this.req.getNodeState((st) => {
+        if (!st.ok) return then(st.err);
+        // The thaw event may have been dropped by PUB: NodeState says so too.
+        this.gate.report(st.value.frozen, st.value.generation, 'node-state');
+        then(undefined);
+      });
+    });
+  }
+
+  /** The interval tick: dbd's tunables (when asked for), refresh, a pass for every db, next tick. */
+  private runTick(): void {
+    if (this.stopping || this.ticking) return;
+    this.ticking = true;
+    const onTunables = this.d.onTunables;
+    if (onTunables === undefined) return this.tickRefresh();
+    this.req.listTunables((r) => {
+      // dbd not answering: keep the values we have; the next tick asks again.
+      if (r.ok) onTunables(r.value);
+      this.tickRefresh();
+    });
+  }
+
+  private tickRefresh(): void {
+    this.refresh((err) => {
+      if (err !== undefined) this.d.log.warn({ err: String(err) }, 'dbd not answering; vacuum waits');
+      else if (!this.stopping) this.wakeAll();
+      this.ticking = false;
       try {
-        await this.exclusive(() => this.pass(db, false));
+        this.d.onTick?.();
       } catch (err) {
-        if (err instanceof InvariantError) return this.d.onFatal(err);
-        this.d.log.error({ db: db.name, err }, 'vacuum pass failed');
+        // The shell's gauges failed (the state file): the tick timer is armed all the same.
+        if (err instanceof InvariantError) throw err;
+        this.d.log.error({ err }, 'vacuum tick failed');
       }
-    }
+      this.armTick();
+    });
   }
 
-  private async tryRefresh(): Promise<boolean> {
+  /** The passes ended: the tick comes at the earliest next try they left, if sooner. */
+  private afterPasses(): void {
+    if (!this.ticking) this.armTick();
+  }
+
+  /**
+   * The next tick: VacuumInterval, or sooner at the earliest retry still to come (backoffs
+   * shorter than it). An item already due when no pass runs could not be vacuumed by the last
+   * pass (dbd frozen, its db not attached): it waits for the interval, not for a tick every
+   * few ms that would ask dbd again and again.
+   */
+  private armTick(): void {
+    if (this.stopping) return;
+    const intervalMs = this.d.settings().intervalMs;
+    let delayMs = intervalMs;
     try {
-      return await this.refresh();
+      const due = this.nextDueMs();
+      const now = this.d.io.clock.nowMs();
+      if (due !== undefined && due > now) delayMs = Math.min(intervalMs, Math.max(10, due - now));
     } catch (err) {
-      this.d.log.warn({ err: String(err) }, 'dbd not answering GetDbMap');
-      return false;
+      if (err instanceof InvariantError) throw err;
+      this.d.log.error({ err }, 'vacuum tick failed');
     }
-  }
-
-  private async pass(db: VolatileDb, full: boolean): Promise<PassReport> {
-    const s = this.d.settings();
-    const startMs = this.d.clock.nowMs();
-    const lastScan = this.lastScanMs.get(db.dbId);
-    const scan = full || lastScan === undefined || startMs - lastScan >= s.fullScanIntervalMs;
-    const deps = { dbd: this.d.dbd, state: this.d.state, clock: this.d.clock, log: this.d.log, gate: this.gate, stopping: () => this.stopping };
-    const r = await new VacuumPass(deps, db, s).run({ full, scan, freelistPagesLast: this.freelistPagesLast.get(db.dbId) });
-    if (r.scan !== undefined) this.lastScanMs.set(db.dbId, startMs);
-    if (r.space?.freelistPages !== undefined) this.freelistPagesLast.set(db.dbId, r.space.freelistPages);
-    const c = r.counts;
-    if (c.seen > 0 || (r.scan?.added ?? 0) > 0) {
-      this.d.log.info({ db: db.name, ...c, pending: r.pending, paused: r.paused, feed: r.feed?.entries, scanAdded: r.scan?.added, ms: this.d.clock.nowMs() - startMs }, 'vacuum pass');
-    }
-    this.d.onReport?.(r);
-    return r;
-  }
-
-  /** Passes run one at a time (pacing is per daemon, and VacuumNow waits for the running pass). */
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn);
-    this.chain = run.catch(() => undefined);
-    return run;
+    this.d.io.setTimer('tick', delayMs);
   }
 }

@@ -4,8 +4,12 @@
 // phases (CLUSTER: StoreTombstone then TryDelete on every member, then PurgeIfUnchanged with the
 // generation of the plan). Every item ends in exactly one outcome; this file decides which, the
 // pass (vacuum-pass.ts) writes it to the state file.
-import { InvariantError, type Logger } from '@ctdbng/common';
-import { DbdRequestError, VacuumPhase, VacuumResult, VacuumRoute, type Dbd, type NodeResults, type VacuumKey } from './dbd-port.js';
+// A batch is a state machine: one step's request in flight at a time, in the order plan →
+// migrate → local purge → StoreTombstone → TryDelete → cluster purge (steps with no items are
+// skipped); `done` gets the outcomes when the last step has answered.
+import type { Logger } from '@ctdbng/common';
+import { VacuumPhase, VacuumResult, VacuumRoute, type DbdReply, type NodeResults, type PlanReply, type VacuumKey } from './dbd-port.js';
+import type { DbdRequests } from './dbd-requests.js';
 import type { Outcome } from './pass-counts.js';
 import type { PendingItem } from './state-file.js';
 
@@ -45,6 +49,9 @@ export function verdictFor(nodes: readonly NodeResults[], i: number, ok: Readonl
   return retry ? 'retry' : 'ok';
 }
 
+/** The step a batch is at: the request of that step is in flight. */
+export type BatchStep = 'plan' | 'migrate' | 'local-purge' | 'store' | 'try-delete' | 'cluster-purge' | 'done';
+
 export class BatchRunner {
   private readonly outcomes: ItemOutcome[] = [];
   /**
@@ -57,98 +64,124 @@ export class BatchRunner {
    */
   private readonly rsnNow = new Map<PendingItem, number>();
   private frozen = false;
+  step: BatchStep = 'plan';
+  private items: readonly PendingItem[] = [];
+  private generation = 0;
+  private toLmaster: PendingItem[] = [];
+  private localPurge: PendingItem[] = [];
+  private cluster: PendingItem[] = [];
 
-  constructor(private readonly dbd: Dbd, private readonly dbId: number, private readonly log: Logger) {}
+  constructor(private readonly req: DbdRequests, private readonly dbId: number, private readonly log: Logger, private readonly done: (r: BatchResult) => void) {}
 
-  async run(items: readonly PendingItem[]): Promise<BatchResult> {
-    const plan = await this.request(items, 'plan', () => this.dbd.vacuumPlan(this.dbId, this.keysOf(items)));
-    if (plan === undefined) return this.result();
+  run(items: readonly PendingItem[]): void {
+    this.items = items;
+    this.step = 'plan';
+    this.req.vacuumPlan(this.dbId, this.keysOf(items), (r) => this.onPlan(r));
+  }
+
+  private onPlan(r: DbdReply<PlanReply>): void {
+    const plan = this.answer(this.items, 'plan', r);
+    if (plan === undefined) return this.finish();
     if (plan.frozen) {
-      for (const it of items) this.settle(it, 'retried', 'frozen', false);
+      for (const it of this.items) this.settle(it, 'retried', 'frozen', false);
       this.frozen = true;
-      return this.result();
+      return this.finish();
     }
-    if (plan.routes.length !== items.length) {
-      for (const it of items) this.settle(it, 'failed', 'plan-length', true);
-      this.log.error({ db: this.dbId, keys: items.length, routes: plan.routes.length }, 'VacuumPlanReply with a wrong number of routes');
-      return this.result();
+    if (plan.routes.length !== this.items.length) {
+      for (const it of this.items) this.settle(it, 'failed', 'plan-length', true);
+      this.log.error({ db: this.dbId, keys: this.items.length, routes: plan.routes.length }, 'VacuumPlanReply with a wrong number of routes');
+      return this.finish();
     }
-    const toLmaster: PendingItem[] = [];
-    const localPurge: PendingItem[] = [];
-    const cluster: PendingItem[] = [];
-    items.forEach((it, i) => {
-      const route = plan.routes[i]!;
-      this.rsnNow.set(it, plan.rsns[i] ?? 0);
-      switch (route) {
-        case VacuumRoute.VACUUM_ROUTE_GONE: return this.settle(it, 'dropped', 'gone', false);
-        case VacuumRoute.VACUUM_ROUTE_RECREATED: return this.settle(it, 'dropped', 'recreated', false);
-        case VacuumRoute.VACUUM_ROUTE_NOT_DMASTER: return this.settle(it, 'dropped', 'not-dmaster', false);
-        case VacuumRoute.VACUUM_ROUTE_BUSY: return this.settle(it, 'retried', 'busy', true);
-        case VacuumRoute.VACUUM_ROUTE_TO_LMASTER: return void toLmaster.push(it);
-        case VacuumRoute.VACUUM_ROUTE_LOCAL_PURGE: return void localPurge.push(it);
-        case VacuumRoute.VACUUM_ROUTE_CLUSTER: return void cluster.push(it);
-        case VacuumRoute.VACUUM_ROUTE_UNSPECIFIED: return this.settle(it, 'failed', 'no-route', true);
-        // A route this build does not know (a newer dbd): keep the item, never guess.
-        default: return this.settle(it, 'failed', 'unknown-route', true);
+    this.generation = plan.generation;
+    this.items.forEach((it, i) => this.route(it, plan.routes[i]!, plan.rsns[i] ?? 0));
+    this.migrate();
+  }
+
+  private route(it: PendingItem, route: VacuumRoute, rsn: number): void {
+    this.rsnNow.set(it, rsn);
+    switch (route) {
+      case VacuumRoute.VACUUM_ROUTE_GONE: return this.settle(it, 'dropped', 'gone', false);
+      case VacuumRoute.VACUUM_ROUTE_RECREATED: return this.settle(it, 'dropped', 'recreated', false);
+      case VacuumRoute.VACUUM_ROUTE_NOT_DMASTER: return this.settle(it, 'dropped', 'not-dmaster', false);
+      case VacuumRoute.VACUUM_ROUTE_BUSY: return this.settle(it, 'retried', 'busy', true);
+      case VacuumRoute.VACUUM_ROUTE_TO_LMASTER: return void this.toLmaster.push(it);
+      case VacuumRoute.VACUUM_ROUTE_LOCAL_PURGE: return void this.localPurge.push(it);
+      case VacuumRoute.VACUUM_ROUTE_CLUSTER: return void this.cluster.push(it);
+      case VacuumRoute.VACUUM_ROUTE_UNSPECIFIED: return this.settle(it, 'failed', 'no-route', true);
+      // A route this build does not know (a newer dbd): keep the item, never guess.
+      default: return this.settle(it, 'failed', 'unknown-route', true);
+    }
+  }
+
+  private migrate(): void {
+    const items = this.toLmaster;
+    if (items.length === 0) return this.purgeLocal();
+    this.step = 'migrate';
+    this.req.migrateToLmaster(this.dbId, this.keysOf(items), (r) => {
+      const migrated = this.answer(items, 'migrate', r);
+      if (migrated !== undefined) {
+        items.forEach((it, i) => (migrated[i] === true ? this.settle(it, 'migrated', 'to-lmaster', false) : this.settle(it, 'retried', 'not-migrated', true)));
       }
+      this.purgeLocal();
     });
-    await this.migrate(toLmaster);
-    await this.purge(localPurge, plan.generation, 'local');
-    await this.clusterPhases(cluster, plan.generation);
-    return this.result();
   }
 
-  private async migrate(items: PendingItem[]): Promise<void> {
-    if (items.length === 0) return;
-    const migrated = await this.request(items, 'migrate', () => this.dbd.migrateToLmaster(this.dbId, this.keysOf(items)));
-    if (migrated === undefined) return;
-    items.forEach((it, i) => (migrated[i] === true ? this.settle(it, 'migrated', 'to-lmaster', false) : this.settle(it, 'retried', 'not-migrated', true)));
+  private purgeLocal(): void {
+    this.purge(this.localPurge, 'local-purge', 'local', () => this.storeTombstones());
   }
 
-  private async purge(items: PendingItem[], generation: number, reason: string): Promise<void> {
-    if (items.length === 0) return;
-    const purged = await this.request(items, 'purge', () => this.dbd.purgeIfUnchanged(this.dbId, generation, this.keysOf(items)));
-    if (purged === undefined) return;
-    items.forEach((it, i) => (purged[i] === true ? this.settle(it, 'purged', reason, false) : this.settle(it, 'retried', 'purge-refused', true)));
-  }
-
-  /** §4.3a StoreTombstone, §4.3b TryDelete on every member, §4.4 purge. */
-  private async clusterPhases(items: PendingItem[], generation: number): Promise<void> {
-    if (items.length === 0) return;
-    const stored = await this.phase(items, VacuumPhase.VACUUM_PHASE_STORE_TOMBSTONE, storeOk, recreated, 'store');
-    if (stored.length === 0) return;
-    // After StoreTombstone every answer other than DELETED/ABSENT is retried: the next plan
-    // decides afresh (RECREATED or NOT_DMASTER then drop the item).
-    const deleted = await this.phase(stored, VacuumPhase.VACUUM_PHASE_TRY_DELETE, deleteOk, new Set(), 'try-delete');
-    await this.purge(deleted, generation, 'cluster');
-  }
-
-  /** Runs one remote phase; settles the items that must drop or retry, returns those that passed. */
-  private async phase(items: PendingItem[], phase: VacuumPhase, ok: ReadonlySet<VacuumResult>, dropOn: ReadonlySet<VacuumResult>, what: string): Promise<PendingItem[]> {
-    const nodes = await this.request(items, what, () => this.dbd.vacuumRemote(this.dbId, phase, this.keysOf(items)));
-    if (nodes === undefined) return [];
-    const passed: PendingItem[] = [];
-    items.forEach((it, i) => {
-      const v = verdictFor(nodes, i, ok, dropOn);
-      if (v === 'ok') passed.push(it);
-      else if (v === 'drop') this.settle(it, 'dropped', 'newer', false);
-      else this.settle(it, 'retried', `${what}-not-all`, true);
+  /** PurgeIfUnchanged with the generation of the plan; then `next`. */
+  private purge(items: PendingItem[], step: BatchStep, reason: string, next: () => void): void {
+    if (items.length === 0) return next();
+    this.step = step;
+    this.req.purgeIfUnchanged(this.dbId, this.generation, this.keysOf(items), (r) => {
+      const purged = this.answer(items, 'purge', r);
+      if (purged !== undefined) {
+        items.forEach((it, i) => (purged[i] === true ? this.settle(it, 'purged', reason, false) : this.settle(it, 'retried', 'purge-refused', true)));
+      }
+      next();
     });
-    return passed;
   }
 
-  /** A request to dbd; on failure settles every item of the step (frozen: wait for the thaw). */
-  private async request<T>(items: readonly PendingItem[], what: string, fn: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof InvariantError) throw err;
-      const frozen = err instanceof DbdRequestError && err.frozen;
-      if (frozen) this.frozen = true;
-      for (const it of items) this.settle(it, frozen ? 'retried' : 'failed', frozen ? 'frozen' : `${what}-error`, !frozen);
-      if (!frozen) this.log.warn({ db: this.dbId, step: what, keys: items.length, err: String(err) }, 'vacuum request to dbd failed');
-      return undefined;
-    }
+  /** §4.3a StoreTombstone on every member. */
+  private storeTombstones(): void {
+    if (this.cluster.length === 0) return this.finish();
+    this.step = 'store';
+    this.phase(this.cluster, VacuumPhase.VACUUM_PHASE_STORE_TOMBSTONE, storeOk, recreated, 'store', (stored) => {
+      if (stored.length === 0) return this.finish();
+      // After StoreTombstone every answer other than DELETED/ABSENT is retried: the next plan
+      // decides afresh (RECREATED or NOT_DMASTER then drop the item). §4.3b, then §4.4 purge.
+      this.step = 'try-delete';
+      this.phase(stored, VacuumPhase.VACUUM_PHASE_TRY_DELETE, deleteOk, new Set(), 'try-delete', (deleted) => {
+        this.purge(deleted, 'cluster-purge', 'cluster', () => this.finish());
+      });
+    });
+  }
+
+  /** Runs one remote phase; settles the items that must drop or retry, hands on those that passed. */
+  private phase(items: PendingItem[], phase: VacuumPhase, ok: ReadonlySet<VacuumResult>, dropOn: ReadonlySet<VacuumResult>, what: string, next: (passed: PendingItem[]) => void): void {
+    this.req.vacuumRemote(this.dbId, phase, this.keysOf(items), (r) => {
+      const nodes = this.answer(items, what, r);
+      const passed: PendingItem[] = [];
+      items.forEach((it, i) => {
+        if (nodes === undefined) return; // settled by answer()
+        const v = verdictFor(nodes, i, ok, dropOn);
+        if (v === 'ok') passed.push(it);
+        else if (v === 'drop') this.settle(it, 'dropped', 'newer', false);
+        else this.settle(it, 'retried', `${what}-not-all`, true);
+      });
+      next(passed);
+    });
+  }
+
+  /** A step's answer; on failure settles every item of the step (frozen: wait for the thaw). */
+  private answer<T>(items: readonly PendingItem[], what: string, r: DbdReply<T>): T | undefined {
+    if (r.ok) return r.value;
+    const frozen = r.err.frozen;
+    if (frozen) this.frozen = true;
+    for (const it of items) this.settle(it, frozen ? 'retried' : 'failed', frozen ? 'frozen' : `${what}-error`, !frozen);
+    if (!frozen) this.log.warn({ db: this.dbId, step: what, keys: items.length, err: String(r.err) }, 'vacuum request to dbd failed');
+    return undefined;
   }
 
   private keysOf(items: readonly PendingItem[]): VacuumKey[] {
@@ -159,7 +192,8 @@ export class BatchRunner {
     this.outcomes.push({ item, outcome, reason, backoff });
   }
 
-  private result(): BatchResult {
-    return { outcomes: this.outcomes, frozen: this.frozen };
+  private finish(): void {
+    this.step = 'done';
+    this.done({ outcomes: this.outcomes, frozen: this.frozen });
   }
 }

@@ -1,14 +1,13 @@
 // vacuumd's connection to its own dbd (packages/dbd/README.md, the client protocol): one DEALER on
 // ipc://$CTDBNG_BASE/run/dbd.sock, one Envelope per frame, requests matched to replies by
-// request_id. Every request has a timeout (ControlTimeout) and clears its timer on every path;
-// an Error reply, a timeout or a failed send rejects with DbdRequestError carrying the code.
+// request_id. Every request has a timeout (the core's, ControlTimeout) and clears its timer on
+// every path; a timeout, a failed send or an undecodable reply rejects with DbdRequestError
+// carrying the code. An Error reply resolves like any reply: the core reads it.
 import { Dealer } from 'zeromq';
-import { decodeEnvelope, encodeEnvelope, ErrorCode, frameBytesMax, type Body, type BodyOf, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
+import { decodeEnvelope, encodeEnvelope, ErrorCode, frameBytesMax, type Envelope } from '@ctdbng/protocol';
 import type { Logger } from '@ctdbng/common';
-import { DbdRequestError } from '../core/dbd-port.js';
+import { DbdRequestError, type RequestBody } from '../core/dbd-port.js';
 import { SendQueue } from '@ctdbng/common';
-
-export type RequestBody = Omit<EnvelopeInit, 'version' | 'requestId' | 'targetPnn' | 'node'>;
 
 /** Requests in flight at most (vacuumd sends one batch at a time; this bounds a bug). */
 export const requestsInFlightMax = 10_000;
@@ -25,7 +24,7 @@ export class DbdConnection {
   private nextRequestId = 1;
   private closed = false;
 
-  constructor(private readonly path: string, private readonly timeoutMs: () => number, private readonly log: Logger) {
+  constructor(private readonly path: string, private readonly log: Logger) {
     this.socket = new Dealer({ linger: 0, maxMessageSize: frameBytesMax, sendHighWaterMark: 10_000, receiveHighWaterMark: 10_000 });
     this.queue = new SendQueue(this.socket, requestsInFlightMax, (err, frames) => {
       const id = decodeEnvelope(frames[0] as Uint8Array);
@@ -34,18 +33,8 @@ export class DbdConnection {
     this.socket.connect(`ipc://${path}`);
   }
 
-  /** Sends one request; resolves with the reply body `reply`. */
-  async request<K extends Body>(body: RequestBody, reply: K, timeoutMs = this.timeoutMs()): Promise<BodyOf<K>> {
-    const env = await this.roundTrip(body, timeoutMs);
-    const value = env[reply];
-    if (env.body === 'error') throw new DbdRequestError(env.error?.code ?? ErrorCode.ERR_UNSPECIFIED, env.error?.message ?? 'error reply');
-    if (env.body !== reply || value === null || value === undefined) {
-      throw new DbdRequestError(ErrorCode.ERR_BAD_MESSAGE, `expected ${reply} from dbd, got ${env.body ?? 'no body'}`);
-    }
-    return value as unknown as BodyOf<K>;
-  }
-
-  private roundTrip(body: RequestBody, timeoutMs: number): Promise<Envelope> {
+  /** Sends one request; resolves with dbd's reply envelope (an Error reply included). */
+  roundTrip(body: RequestBody, timeoutMs: number): Promise<Envelope> {
     if (this.closed) return Promise.reject(new DbdRequestError(ErrorCode.ERR_SHUTTING_DOWN, 'connection to dbd closed'));
     if (this.pending.size >= requestsInFlightMax) return Promise.reject(new DbdRequestError(ErrorCode.ERR_BUSY, 'too many requests to dbd in flight'));
     const requestId = this.nextRequestId++;

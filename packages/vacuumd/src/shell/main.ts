@@ -6,14 +6,16 @@
 // is synchronous, so it is whole), close, exit 0.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { baseFromEnv, createLogger, FaultSwitch, faultsPath, InvariantError, loadNodeConfig, serveMetrics, setTunable, type NodeConfig, type TunableValues } from '@ctdbng/common';
-import { ErrorCode, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
+import {
+  baseFromEnv, createLogger, FaultSwitch, faultsPath, loadNodeConfig, serveMetrics, setTunable,
+  type InvariantError, type Logger, type NodeConfig, type TunableValues, type VacuumPausePoint,
+} from '@ctdbng/common';
+import type { TunableSetting, VolatileDb } from '../core/dbd-port.js';
 import { StateFile } from '../core/state-file.js';
-import { VacuumCore, VacuumNowError } from '../core/vacuum-core.js';
 import type { VacuumSettings } from '../core/vacuum-pass.js';
 import { ControlSocket } from './control-socket.js';
-import { DbdAdapter } from './dbd-adapter.js';
 import { DbdConnection } from './dbd-connection.js';
+import { CoreDriver } from './driver.js';
 import { Debouncer, EventsSubscriber } from './events-sub.js';
 import { VacuumMetrics } from './metrics.js';
 
@@ -27,6 +29,8 @@ function settingsFrom(cfg: NodeConfig, t: TunableValues): VacuumSettings {
     pnn: cfg.pnn,
     batchSizeCount: t.vacuumBatchSizeCount,
     fullScanIntervalMs: t.vacuumFullScanIntervalSeconds * 1000,
+    intervalMs: t.vacuumIntervalSeconds * 1000,
+    requestTimeoutMs: t.controlTimeoutMs,
     retryDelayMsMin: t.vacuumRetryMinMs,
     retryDelayMsMax: Math.max(t.vacuumRetryMinMs, t.vacuumRetryMaxMs),
   };
@@ -49,75 +53,49 @@ async function main(): Promise<void> {
   const tunables = { ...cfg.tunables };
   mkdirSync(join(cfg.base, 'db'), { recursive: true });
   mkdirSync(cfg.runDir, { recursive: true });
-  const state = new StateFile(join(cfg.base, 'db', 'vacuumd.sqlite'));
-  const conn = new DbdConnection(cfg.clientSocket, () => tunables.controlTimeoutMs, log);
-  const faults = new FaultSwitch(faultsPath(cfg.runDir));
-  const dbd = new DbdAdapter(conn, async (point) => {
-    if (faults.get().pauseAfter !== point) return;
-    const version = faults.version();
-    log.warn({ point }, 'paused by the fault switch until run/faults.json changes');
-    while (faults.version() === version) await new Promise((r) => setTimeout(r, 50));
-  });
+  const statePath = join(cfg.base, 'db', 'vacuumd.sqlite');
+  const state = new StateFile(statePath);
+  const conn = new DbdConnection(cfg.clientSocket, log);
   const metrics = new VacuumMetrics();
-  const fatal = (err: InvariantError): void => {
-    log.fatal({ err }, 'invariant broken');
-    log.flush();
-    process.exit(70);
-  };
-  const core = new VacuumCore({
-    dbd,
-    state,
-    clock: { nowMs: () => Date.now(), sleepMs: (ms) => new Promise((r) => setTimeout(r, ms)) },
+  const driver = new CoreDriver({
+    conn,
     log,
-    settings: () => settingsFrom(cfg, tunables),
-    onReport: (r) => metrics.onReport(r, Date.now()),
-    onFatal: fatal,
+    pauseAfter: faultPause(new FaultSwitch(faultsPath(cfg.runDir)), log),
+    fatal: (err) => fatalExit(log, err),
+    deps: {
+      state,
+      log,
+      settings: () => settingsFrom(cfg, tunables),
+      onReport: (r) => metrics.onReport(r, Date.now()),
+      // After each interval tick: the gauges of every db, also when no pass ran.
+      onTick: () => setGauges(metrics, state, driver.core.volatileDbs()),
+      onTunables: (list) => applyTunables(list, tunables),
+    },
   });
-  const debounce = new Debouncer(feedGrewDebounceMs, (dbId) => core.wake(dbId));
+  const debounce = new Debouncer(feedGrewDebounceMs, (dbId) => driver.guard('feedGrew', (c) => c.wake(dbId)));
   const events = new EventsSubscriber(cfg.eventsSocket, log, {
-    onFreeze: (frozen, generation) => core.onFreezeEvent(frozen, generation),
+    onFreeze: (frozen, generation) => driver.guard('freeze', (c) => c.onFreezeEvent(frozen, generation)),
     onFeedGrew: (dbId) => debounce.request(dbId),
   });
-  const control = new ControlSocket(join(cfg.runDir, 'vacuumd.sock'), log, (env) => serveControl(core, env));
+  const control = new ControlSocket(join(cfg.runDir, 'vacuumd.sock'), log, (env) => driver.serveControl(env));
   await control.bind();
   const server = await serveMetrics(metrics.registry, cfg.nodeAddress, cfg.metricsPortBase + 1).catch((err: unknown) => {
     log.error({ err, port: cfg.metricsPortBase + 1 }, 'metrics endpoint not started');
     return undefined;
   });
 
-  // The interval tick: pick up setvar changes, refresh dbs and freeze state, pass every db; then a
-  // timer for the earliest retry, so backoffs shorter than VacuumInterval are honoured.
-  let tickTimer: NodeJS.Timeout | undefined;
-  let stopping = false;
-  const tick = async (): Promise<void> => {
-    await refreshTunables(conn, tunables);
-    await core.tick();
-    for (const db of core.volatileDbs()) {
-      const c = state.counts(db.dbId);
-      metrics.setGauges(db.name, c.pending, c.oldestFirstSeenMs, Date.now());
-    }
-    if (stopping) return;
-    const intervalMs = tunables.vacuumIntervalSeconds * 1000;
-    const due = core.nextDueMs();
-    const delayMs = due === undefined ? intervalMs : Math.min(intervalMs, Math.max(10, due - Date.now()));
-    tickTimer = setTimeout(() => void tick().catch(onTickError), delayMs);
-  };
-  const onTickError = (err: unknown): void => {
-    if (err instanceof InvariantError) fatal(err);
-    log.error({ err }, 'vacuum tick failed');
-    if (!stopping) tickTimer = setTimeout(() => void tick().catch(onTickError), tunables.vacuumIntervalSeconds * 1000);
-  };
-  void tick().catch(onTickError);
-  log.info({ socket: cfg.clientSocket, state: join(cfg.base, 'db', 'vacuumd.sqlite'), pending: state.totalPending() }, 'vacuumd started');
+  // The first tick now (pick up setvar changes, refresh dbs and freeze state, pass every db); the
+  // core then arms its tick timer for VacuumInterval, or the earliest retry when sooner.
+  driver.guard('start', (c) => c.start());
+  log.info({ socket: cfg.clientSocket, state: statePath, pending: state.totalPending() }, 'vacuumd started');
 
+  let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'vacuumd stopping');
-    clearTimeout(tickTimer);
     debounce.clear();
-    const waited = Promise.race([core.stop(), new Promise((r) => setTimeout(r, stopWaitMsMax))]);
-    void waited.finally(() => {
+    void driver.stop(stopWaitMsMax).finally(() => {
       control.close();
       events.close();
       conn.close();
@@ -132,29 +110,37 @@ async function main(): Promise<void> {
   await Promise.all([conn.run(), events.run(), control.run()]);
 }
 
-/** The control socket's one request. */
-async function serveControl(core: VacuumCore, env: Envelope): Promise<EnvelopeInit> {
-  if (env.body !== 'vacuumNow' || !env.vacuumNow) {
-    return { error: { code: ErrorCode.ERR_UNKNOWN_TYPE, message: `vacuumd serves only VacuumNow, not ${env.body ?? 'an empty body'}` } };
-  }
-  try {
-    const dbs = await core.vacuumNow(env.vacuumNow.dbName ?? '');
-    return { vacuumNowReply: { dbs } };
-  } catch (err) {
-    if (err instanceof VacuumNowError) return { error: { code: err.code, message: err.message } };
-    throw err;
+function fatalExit(log: Logger, err: InvariantError): void {
+  log.fatal({ err }, 'invariant broken');
+  log.flush();
+  process.exit(70);
+}
+
+function setGauges(metrics: VacuumMetrics, state: StateFile, dbs: readonly VolatileDb[]): void {
+  for (const db of dbs) {
+    const c = state.counts(db.dbId);
+    metrics.setGauges(db.name, c.pending, c.oldestFirstSeenMs, Date.now());
   }
 }
 
-/** Vacuum tunables may change at run time (setvar on dbd): read dbd's values each tick. */
-async function refreshTunables(conn: DbdConnection, into: TunableValues): Promise<void> {
+/** run/faults.json "pauseAfter": after that remote phase, wait until the file changes. */
+function faultPause(faults: FaultSwitch, log: Logger): (point: VacuumPausePoint) => Promise<void> {
+  return async (point) => {
+    if (faults.get().pauseAfter !== point) return;
+    const version = faults.version();
+    log.warn({ point }, 'paused by the fault switch until run/faults.json changes');
+    while (faults.version() === version) await new Promise((r) => setTimeout(r, 50));
+  };
+}
+
+/** Vacuum tunables may change at run time (setvar on dbd): the core reads dbd's values each tick. */
+function applyTunables(list: readonly TunableSetting[], into: TunableValues): void {
   try {
-    const list = await conn.request({ listTunables: {} }, 'tunableList');
-    for (const t of list.tunables as { name: string; value: number }[]) {
+    for (const t of list) {
       if (t.name.startsWith('Vacuum') || t.name === 'ControlTimeout') setTunable(into, t.name, t.value);
     }
   } catch {
-    // dbd not answering or a value refused: keep the values we have; the next tick asks again.
+    // A value refused: keep the values we have; the next tick asks again.
   }
 }
 

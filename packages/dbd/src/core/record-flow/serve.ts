@@ -135,8 +135,11 @@ function serveElsewhere(ctx: Ctx, db: DbState, ks: KeyState, head: LocalWaiter |
     return true;
   }
   if (ks.inflight !== undefined) {
-    // A hand-over to us is in flight: wait for it, unless our call itself came back to us.
-    if (lmaster === ctx.pnn) passBouncedCall(ctx, db, ks, rec!);
+    // Our call is in flight and a hand-over to us may be on its way: a node waits for it, with
+    // the calls queued behind. Not the lmaster: it knows where the record is, and a call it held
+    // back could be the one the node its own call waits at is waiting for (two deferred calls
+    // waiting for each other for ever: found by the simulation, seed 1099).
+    if (lmaster === ctx.pnn) passQueuedCalls(ctx, db, ks, rec!);
     return false;
   }
   if (head.kind === 'call') {
@@ -151,17 +154,25 @@ function serveElsewhere(ctx: Ctx, db: DbState, ks: KeyState, head: LocalWaiter |
 }
 
 /**
- * Our call in flight came back to us, the lmaster: it went to the dmaster we had recorded, the
- * record moved on meanwhile, and that node redirected the call to the lmaster. Left in the queue
- * behind our local waiters (who wait for this very call) it would wait for itself for ever, so
- * send it on to the dmaster we have recorded now. (Found by the cluster harness: test/record-flow.)
+ * The lmaster with a call of its own in flight passes every call queued here on to the dmaster
+ * it has recorded now, in their order. Its own call among them came back: the record moved on
+ * after the call left, and the node it reached redirected it to the lmaster; left in the queue
+ * behind our local waiters (who wait for this very call) it would wait for itself for ever.
+ * (Found by the cluster harness: test/record-flow.) Another node's call held back here could be
+ * the one that node needs before it serves the call ours waits for.
  */
-function passBouncedCall(ctx: Ctx, db: DbState, ks: KeyState, rec: StoredRecord): void {
-  const i = ks.waiters.findIndex((w) => w.kind === 'call' && w.call.origin === ctx.pnn && w.call.callId === ks.inflight!.callId);
-  if (i < 0) return;
-  const w = ks.waiters.splice(i, 1)[0] as CallWaiter;
-  ks.inflight!.to = rec.dmaster;
-  redirectFromLmaster(ctx, db, w, rec);
+function passQueuedCalls(ctx: Ctx, db: DbState, ks: KeyState, rec: StoredRecord): void {
+  const inflight = ks.inflight!;
+  const calls = ks.waiters.filter((w): w is CallWaiter => w.kind === 'call');
+  if (calls.length === 0) return;
+  ks.waiters.splice(0, ks.waiters.length, ...ks.waiters.filter((w) => w.kind !== 'call'));
+  for (const w of calls) {
+    if (w.call.origin === ctx.pnn) {
+      if (w.call.callId !== inflight.callId) continue; // an older call of ours: the one in flight serves our waiters
+      inflight.to = rec.dmaster;
+    }
+    redirectFromLmaster(ctx, db, w, rec);
+  }
 }
 
 /** The lmaster sends a call on to the dmaster it recorded, unless the call came back unchanged (§2.1.9). */

@@ -1,0 +1,107 @@
+// Invariant checkers (issue 11), run after every step of a simulation. Each returns the
+// violations it sees, one line each; an empty list is a pass. They read the daemons' state
+// through NodeView only.
+import type { Model } from './model.js';
+
+export interface CopyView {
+  key: string;
+  rsn: number;
+  dmaster: number;
+  /** '' for a tombstone. */
+  data: string;
+}
+
+export interface NodeView {
+  readonly pnn: number;
+  /** dbd runs, holds a valid lease and is not frozen: it serves records now (§2.2). */
+  serving(): boolean;
+  /** dbd runs, took part in its installed generation and is thawed: its copies are that generation's. */
+  settledIn(): number | undefined;
+  copies(): CopyView[];
+}
+
+/** 1. No two nodes can both write one record: both serving and both dmaster of it (§2.2). */
+export function twoWriters(nodes: readonly NodeView[]): string[] {
+  const owner = new Map<string, number>();
+  const out: string[] = [];
+  for (const n of nodes) {
+    if (!n.serving()) continue;
+    for (const c of n.copies()) {
+      if (c.dmaster !== n.pnn) continue;
+      const other = owner.get(c.key);
+      if (other !== undefined) out.push(`two writers of ${c.key}: nodes ${other} and ${n.pnn} both serve it as dmaster`);
+      owner.set(c.key, n.pnn);
+    }
+  }
+  return out;
+}
+
+/** 2. A value a completed vacuuming deleted is never served again (§5.4). */
+export function resurrections(nodes: readonly NodeView[], model: Model): string[] {
+  const out: string[] = [];
+  const dead = new Map<string, ReadonlySet<string>>();
+  for (const n of nodes) {
+    if (!n.serving()) continue;
+    for (const c of n.copies()) {
+      if (c.dmaster !== n.pnn || c.data === '') continue;
+      let d = dead.get(c.key);
+      if (d === undefined) {
+        d = model.deadValues(c.key);
+        dead.set(c.key, d);
+      }
+      if (d.has(c.data)) out.push(`zombie: node ${n.pnn} serves ${c.key}=${c.data}, deleted and vacuumed`);
+    }
+  }
+  return out;
+}
+
+/** 5. The dmaster's copy has strictly the highest rsn among the copies of its generation (§2.1.5). */
+export function dmasterNewest(nodes: readonly NodeView[]): string[] {
+  const byGen = new Map<number, NodeView[]>();
+  for (const n of nodes) {
+    const g = n.settledIn();
+    if (g === undefined) continue;
+    byGen.set(g, [...(byGen.get(g) ?? []), n]);
+  }
+  const out: string[] = [];
+  for (const group of byGen.values()) {
+    const copies = group.map((n) => ({ pnn: n.pnn, byKey: new Map(n.copies().map((c) => [c.key, c])) }));
+    const keys = new Set(copies.flatMap((c) => [...c.byKey.keys()]));
+    for (const key of keys) {
+      const held = copies.flatMap((c) => (c.byKey.has(key) ? [{ pnn: c.pnn, c: c.byKey.get(key)! }] : []));
+      const owner = held.find((h) => h.c.dmaster === h.pnn);
+      if (owner === undefined) continue;
+      for (const h of held) {
+        if (h === owner || h.c.rsn < owner.c.rsn) continue;
+        // The tombstone copies vacuuming placed (§4.3a) carry the dmaster's rsn and name it; the
+        // dmaster may have stored again since (a store keeps the rsn), and recovery's tie rule
+        // prefers the copy that names its own holder, so that is no hole.
+        if (h.c.rsn === owner.c.rsn && h.c.data === '' && h.c.dmaster === owner.pnn) continue;
+        out.push(`${key}: node ${h.pnn}'s copy (rsn ${h.c.rsn}) is not older than dmaster ${owner.pnn}'s (rsn ${owner.c.rsn})`);
+      }
+    }
+  }
+  return out;
+}
+
+/** 4. At most one leader per term: `seen` maps term → leader, `now` are the leaders of this step. */
+export function leadersPerTerm(seen: Map<number, number>, now: readonly { pnn: number; term: number }[]): string[] {
+  const out: string[] = [];
+  for (const l of now) {
+    const had = seen.get(l.term);
+    if (had !== undefined && had !== l.pnn) out.push(`term ${l.term} has two leaders: ${had} and ${l.pnn}`);
+    else seen.set(l.term, l.pnn);
+  }
+  return out;
+}
+
+/** 3. At the end, every key holds a value the acknowledged writes allow (§5.4). */
+export function lostWrites(final: ReadonlyMap<string, string>, model: Model): string[] {
+  const out: string[] = [];
+  for (const key of model.keys()) {
+    const allowed = model.allowedFinal(key);
+    const v = final.get(key) ?? '';
+    if (!allowed.has(v)) out.push(`${key}=${v === '' ? '(absent)' : v} at the end; allowed: ${[...allowed].map((a) => (a === '' ? '(absent)' : a)).join(', ')}`);
+  }
+  return out;
+}
