@@ -115,12 +115,16 @@ export class DbFile {
   /**
    * The install step on this db (§5.3.3), one transaction: a member's copy filled by this
    * generation's push becomes valid, any other copy invalid; the recovery leader's pushed copy
-   * gets rsn + 1 (it is the dmaster of every merged record, §2.1.5). Returns the records bumped.
+   * gets rsn + 1 (it is the dmaster of every merged record, §2.1.5), and its tombstones go into
+   * its vacuum feed. Returns the records bumped.
    */
   install(generation: number, o: { member: boolean; leader: boolean }): number {
     return this.tx(() => {
       const pushed = this.meta.get().generation === generation;
       const bumped = pushed && o.leader ? this.records.bumpAllRsn() : 0;
+      // The leader is the dmaster of every merged record, the tombstones that won too: into its
+      // vacuum feed, at their new rsn, so that its vacuumd removes them everywhere.
+      if (bumped > 0) this.feed.appendTombstones(this.meta.get().wipe_epoch);
       this.meta.set({ valid: pushed && o.member ? 1 : 0 });
       return bumped;
     });

@@ -11,6 +11,7 @@ export interface DeletedEntry {
 
 export class DeletedFeed {
   private readonly appendStmt: Statement<[Uint8Array, number, number]>;
+  private readonly appendAllStmt: Statement<[number]>;
   private readonly sinceStmt: Statement<[number, number], DeletedEntry>;
   private readonly trimStmt: Statement<[number]>;
   private readonly trimSomeStmt: Statement<[number, number]>;
@@ -19,6 +20,7 @@ export class DeletedFeed {
 
   constructor(private readonly db: Database) {
     this.appendStmt = db.prepare('INSERT INTO deleted (key, rsn, epoch) VALUES (?, ?, ?)');
+    this.appendAllStmt = db.prepare('INSERT INTO deleted (key, rsn, epoch) SELECT key, rsn, ? FROM records WHERE length(data) = 0 ORDER BY key');
     this.sinceStmt = db.prepare('SELECT seq, key, rsn, epoch FROM deleted WHERE seq > ? ORDER BY seq LIMIT ?');
     this.trimStmt = db.prepare('DELETE FROM deleted WHERE seq <= ?');
     this.trimSomeStmt = db.prepare('DELETE FROM deleted WHERE seq IN (SELECT seq FROM deleted WHERE seq <= ? ORDER BY seq LIMIT ?)');
@@ -33,6 +35,11 @@ export class DeletedFeed {
 
   append(key: Uint8Array, rsn: number, epoch: number): void {
     this.appendStmt.run(key, rsn, epoch);
+  }
+
+  /** Every tombstone of the db at its rsn (a recovery leader's install: it masters them all). */
+  appendTombstones(epoch: number): void {
+    this.appendAllStmt.run(epoch);
   }
 
   since(cursor: number, limit: number): DeletedEntry[] {
