@@ -148,6 +148,16 @@ export class SimCluster {
     this.log(`flags ${JSON.stringify(flags)} on node ${pnn}`);
   }
 
+  /** The schedule is over: every SQLite connection closed now, not whenever GC gets to it. */
+  close(): void {
+    for (const n of this.nodes) {
+      n.recoverd.kill();
+      n.vacuumd.kill();
+      n.killDbd();
+      n.vacuumd.state.close();
+    }
+  }
+
   /** Runs the world for `ms`, checking the invariants after every event. */
   run(ms: number): void {
     this.world.runUntil(this.world.nowMs + ms, () => this.check(), () => this.violations.length > 0);

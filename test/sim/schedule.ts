@@ -145,7 +145,10 @@ export function runSchedule(o: ScheduleOptions): ScheduleResult {
   const drawnNodes = rng.pick([3, 3, 3, 4, 5, 5, 7]);
   const nodes = o.nodes ?? drawnNodes;
   const c = new SimCluster({ seed: o.seed, nodes, clientsPerNode: 2, keys: 6, ...(o.watchKey !== undefined ? { watchKey: o.watchKey } : {}), ...(o.logs === true ? { logs: true } : {}) });
-  const steps = o.steps ?? drawSteps(rng.fork('steps'), nodes, o.stepsMax ?? rng.between(3, 10));
+  // Drawn even when given (a replay, shrinking), so that the clients' stream below stays the seed's.
+  const stepsRng = rng.fork('steps');
+  const stepsDrawn = rng.between(3, 10);
+  const steps = o.steps ?? drawSteps(stepsRng, nodes, o.stepsMax ?? stepsDrawn);
   c.start();
   const started = c.runUntil(() => converged(c), convergeBoundMs);
   if (!started) c.violations.push(`the cluster did not come up within ${convergeBoundMs} ms`);
@@ -169,6 +172,7 @@ export function finish(c: SimCluster, seed: number, nodes: number, steps: Step[]
   if (c.violations.length === 0) finalRound(c);
   if (c.violations.length === 0) c.violations.push(...lostWrites(finalValues(c), c.model));
   c.log(`end: ${c.model.writes.length} writes, ${c.violations.length} violations`);
+  c.close();
   return { seed, nodes, ok: c.violations.length === 0, violations: c.violations, steps, trace: c.trace, simMs: c.world.nowMs, events: c.world.steps };
 }
 

@@ -1,7 +1,7 @@
 // The merge rules of DESIGN §5.3.2, tested on the merge of packed pages (merge.ts): the pages as
 // every node's PullDbReply carries them, the result as the PushDbBatch pages.
 import { describe, expect, it } from 'vitest';
-import { packRecords, unpackRecords, type PackedRecord } from '@ctdbng/protocol';
+import { packRecords, RecordFlag, unpackRecords, type PackedRecord } from '@ctdbng/protocol';
 import { mergePulled, PackedMerge, packUnchanged, replaces, type PulledCopy } from '../src/core/merge.js';
 
 const leader = 0;
@@ -68,12 +68,16 @@ describe('merge', () => {
     expect(replaces(fromLeader, b, leader)).toBe(true);
   });
 
-  it('a tombstone with the highest rsn wins and then is dropped: the key stays deleted', () => {
+  it('a tombstone with the highest rsn wins and is pushed as a tombstone: the key stays deleted, also against older copies a later merge may see', () => {
     const live = copy(1, 5, 1, 'alive');
     const tomb = copy(2, 6, 2, '');
-    expect(mergeCopies([live, tomb])).toEqual([]);
-    expect(mergeCopies([tomb, live])).toEqual([]);
-    expect(mergePulled(pulledOf([live, tomb]), leader)).toMatchObject({ pages: [], records: 0, copies: 2, keys: 1 });
+    for (const order of [[live, tomb], [tomb, live]]) {
+      const out = mergeCopies(order);
+      expect(out).toHaveLength(1);
+      expect(out[0]).toMatchObject({ rsn: 6, dmaster: leader, flags: RecordFlag.MIGRATED_WITH_DATA });
+      expect(out[0]!.data.length).toBe(0);
+    }
+    expect(mergePulled(pulledOf([live, tomb]), leader)).toMatchObject({ records: 1, copies: 2, keys: 1 });
   });
 
   it('an older tombstone loses to newer data', () => {
@@ -120,8 +124,8 @@ describe('merge', () => {
         const old = kept.get(k);
         if (old === undefined || replaces(old, c, leader)) kept.set(k, c);
       }
+      // Every winner is pushed, a tombstone as a tombstone.
       const expected = [...kept.values()]
-        .filter((c) => c.data.length > 0)
         .sort((a, b) => Buffer.compare(a.key, b.key))
         .map((c) => ({ key: c.key.toString('hex'), rsn: c.rsn, dmaster: leader, flags: c.flags | 1, data: c.data.toString('hex') }));
       const pulled = pulledOf(copies.sort((a, b) => a.from - b.from), 1 + rand(7));

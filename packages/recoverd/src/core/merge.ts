@@ -4,9 +4,13 @@
 // The rule, per key: the highest rsn wins; on equal rsn the copy pulled from the node its own
 // header names as dmaster is preferred; otherwise CTDB's rule: the incoming copy replaces the kept
 // one only if the kept one names the leader as dmaster. The copies of a key are taken in the order
-// of the pulled nodes. Tombstones take part, then are dropped. The result is pushed with rsn
-// unchanged, dmaster = leader and MIGRATED_WITH_DATA (the leader's own store adds rsn + 1 at the
-// install, so its copy is strictly newest, §2.1 rule 5).
+// of the pulled nodes. Tombstones take part, and a tombstone that wins is pushed as a tombstone
+// (DESIGN §5.3.2 drops it): a recovery that fails after some pushes leaves copies of the old
+// generation that still count (§5.4), and without the tombstone in the pushed copies the next
+// merge would take an older copy with data — a deleted record back. The leader's vacuumd then
+// vacuums those tombstones (its install puts them in its vacuum feed). The result is pushed with
+// rsn unchanged, dmaster = leader and MIGRATED_WITH_DATA (the leader's install adds rsn + 1, so
+// its copy is strictly newest, §2.1 rule 5).
 //
 // How: every node's pages hold its records in ascending key order (checked on arrival), so the
 // merge is one pass over all of them at once (a k-way merge), reading headers in place, fed page
@@ -16,7 +20,7 @@
 // flags. No record becomes a JavaScript object.
 import { assert } from '@ctdbng/common';
 import {
-  comparePackedKeys, frameBytesMax, packedDataBytes, packedDmaster, packedFlags, packedRecordBytes, packedRsn, RecordFlag,
+  comparePackedKeys, frameBytesMax, packedDmaster, packedFlags, packedRecordBytes, packedRsn, RecordFlag,
 } from '@ctdbng/protocol';
 
 /** Records and bytes per PushDbBatch page; half a frame leaves room for the envelope. */
@@ -62,7 +66,7 @@ export interface MergeOutcome {
   /** The push pages, packed, and the records of each. */
   pages: Uint8Array[];
   counts: number[];
-  /** Records pushed (live winners), copies read, distinct keys seen. */
+  /** Records pushed (every winner, tombstones included), copies read, distinct keys seen. */
   records: number;
   copies: number;
   keys: number;
@@ -220,7 +224,7 @@ export class PackedMerge {
     }
   }
 
-  /** Chooses among the m tied copies of one key by the rule; a live winner is picked for the push. */
+  /** Chooses among the m tied copies of one key by the rule; the winner, a tombstone too, is picked for the push. */
   private pick(m: number): void {
     const { pages, sources, tied } = this;
     let w = sources[tied[0]!]!;
@@ -233,7 +237,7 @@ export class PackedMerge {
         wPage = page;
       }
     }
-    if (packedDataBytes(wPage, w.offset) > 0) this.picks.add(w.pages[w.at]!, w.offset);
+    this.picks.add(w.pages[w.at]!, w.offset);
   }
 
   private next(src: Source): void {
