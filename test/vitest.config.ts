@@ -1,6 +1,7 @@
 // The one vitest config (npm test = vitest run --config test/vitest.config.ts). It lives in test/
 // because the repository root holds only package.json, tsconfig.json, README.md and directories.
-// Two projects (STYLE §3):
+// Three projects (STYLE §3); unit and sim use two workers (vitest's default is one fewer than the
+// cores: 1 on this project's 2-core machine kind):
 //   unit         packages/*/test/**/*.test.ts — one behaviour each, files run in parallel;
 //   sim          test/sim/**/*.test.ts — the deterministic simulation: no process, no port, no
 //                clock, so its files run in parallel on every core;
@@ -25,6 +26,7 @@ export default defineConfig({
           include: ['packages/*/test/**/*.test.ts'],
           environment: 'node',
           testTimeout: 10_000,
+          maxWorkers: 2,
           // Units first, then the integration files alone: their daemons get both cores.
           sequence: { groupOrder: 0 },
         },
@@ -35,6 +37,7 @@ export default defineConfig({
           root: repoRoot,
           include: ['test/sim/**/*.test.ts'],
           environment: 'node',
+          maxWorkers: 2,
           sequence: { groupOrder: 1 },
           testTimeout: 120_000,
         },

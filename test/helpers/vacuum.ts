@@ -5,7 +5,7 @@
 // many requests in flight, and every node's local copies of a set of keys.
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BusyError, type Db } from '@ctdbng/client';
+import { BusyError, LockLostError, type Db } from '@ctdbng/client';
 import { lmasterOf } from '@ctdbng/common';
 import { ctdbngJson, type ClusterFixture } from './cluster.js';
 
@@ -156,20 +156,32 @@ export async function retryBusy<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * fetch_lock and then `op` on the locked record, again from the fetch_lock when the lock was lost:
+ * a recovery's freeze voids record locks (README, "Decisions"), and ERR_LOCK_LOST means the store
+ * or delete was not done — a client takes the lock again, as a test cutting a node off mid-batch
+ * must.
+ */
+async function underLock(db: Db, key: string, op: (rec: Awaited<ReturnType<Db['fetchLock']>>) => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const rec = await retryBusy(() => db.fetchLock(key));
+    try {
+      await retryBusy(() => op(rec));
+      return;
+    } catch (err) {
+      if (!(err instanceof LockLostError) || attempt >= 20) throw err;
+    }
+  }
+}
+
 /** fetch_lock + store with unlock (two requests), for many keys with many in flight. */
 export function writeMany(db: Db, keys: readonly string[], value: (key: string) => string, inFlight = 64): Promise<void> {
-  return inPool(keys, inFlight, async (k) => {
-    const rec = await retryBusy(() => db.fetchLock(k));
-    await retryBusy(() => rec.store(value(k), { unlock: true }));
-  });
+  return inPool(keys, inFlight, (k) => underLock(db, k, (rec) => rec.store(value(k), { unlock: true })));
 }
 
 /** fetch_lock + delete with unlock, for many keys with many in flight. */
 export function deleteMany(db: Db, keys: readonly string[], inFlight = 64): Promise<void> {
-  return inPool(keys, inFlight, async (k) => {
-    const rec = await retryBusy(() => db.fetchLock(k));
-    await retryBusy(() => rec.delete({ unlock: true }));
-  });
+  return inPool(keys, inFlight, (k) => underLock(db, k, (rec) => rec.delete({ unlock: true })));
 }
 
 export interface LocalCopy {

@@ -61,23 +61,25 @@ export function dmasterNewest(nodes: readonly NodeView[]): string[] {
   for (const n of nodes) {
     const g = n.settledIn();
     if (g === undefined) continue;
-    byGen.set(g, [...(byGen.get(g) ?? []), n]);
+    const group = byGen.get(g);
+    if (group === undefined) byGen.set(g, [n]);
+    else group.push(n);
   }
   const out: string[] = [];
   for (const group of byGen.values()) {
-    const copies = group.map((n) => ({ pnn: n.pnn, byKey: new Map(n.copies().map((c) => [c.key, c])) }));
-    const keys = new Set(copies.flatMap((c) => [...c.byKey.keys()]));
-    for (const key of keys) {
-      const held = copies.flatMap((c) => (c.byKey.has(key) ? [{ pnn: c.pnn, c: c.byKey.get(key)! }] : []));
-      const owner = held.find((h) => h.c.dmaster === h.pnn);
-      if (owner === undefined) continue;
-      for (const h of held) {
-        if (h === owner || h.c.rsn < owner.c.rsn) continue;
+    if (group.length < 2) continue;
+    // The first node (in pnn order) whose copy names itself is the key's owner.
+    const owners = new Map<string, { pnn: number; rsn: number }>();
+    for (const n of group) for (const c of n.copies()) if (c.dmaster === n.pnn && !owners.has(c.key)) owners.set(c.key, { pnn: n.pnn, rsn: c.rsn });
+    for (const n of group) {
+      for (const c of n.copies()) {
+        const owner = owners.get(c.key);
+        if (owner === undefined || owner.pnn === n.pnn || c.rsn < owner.rsn) continue;
         // The tombstone copies vacuuming placed (§4.3a) carry the dmaster's rsn and name it; the
         // dmaster may have stored again since (a store keeps the rsn), and recovery's tie rule
         // prefers the copy that names its own holder, so that is no hole.
-        if (h.c.rsn === owner.c.rsn && h.c.data === '' && h.c.dmaster === owner.pnn) continue;
-        out.push(`${key}: node ${h.pnn}'s copy (rsn ${h.c.rsn}) is not older than dmaster ${owner.pnn}'s (rsn ${owner.c.rsn})`);
+        if (c.rsn === owner.rsn && c.data === '' && c.dmaster === owner.pnn) continue;
+        out.push(`${c.key}: node ${n.pnn}'s copy (rsn ${c.rsn}) is not older than dmaster ${owner.pnn}'s (rsn ${owner.rsn})`);
       }
     }
   }

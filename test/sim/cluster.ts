@@ -193,6 +193,7 @@ export class SimCluster {
     for (const n of this.nodes) {
       put(n.dbdEpoch);
       put(n.changes());
+      put(n.dbd?.ctx.vnn.generation ?? -1);
       put(n.serving() ? 1 : 0);
       put(n.settledIn() ?? -1);
       put(n.recoverd.isLeader() ? n.recoverd.term() : -1);

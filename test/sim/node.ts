@@ -51,10 +51,7 @@ export class SimNode implements NodeView {
   private readonly shared = new Map<string, { epoch: number; db: SharedAccessDb; incarnation: number }>();
 
   constructor(readonly pnn: number, private readonly env: NodeEnv, private readonly rng: Prng) {
-    this.dbdTimers = new SimTimers(env.world, (id) => {
-      this.dirty = true;
-      this.dbd?.onTimer(id);
-    });
+    this.dbdTimers = new SimTimers(env.world, (id) => this.dbd?.onTimer(id));
     this.recoverd = new SimRecoverd(this, env, rng.fork('recoverd'));
     this.vacuumd = new SimVacuumd(this, env);
   }
@@ -63,13 +60,11 @@ export class SimNode implements NodeView {
 
   startDbd(): void {
     this.dbdEpoch++;
-    this.dirty = true;
     const core = new DbdCore({ pnn: this.pnn, nodes: this.env.nodes, host: `host${this.pnn}`, tunables: { ...this.env.tunables }, log: this.env.logger(this.pnn, 'dbd') }, this.dbdIo());
     this.dbd = core;
     core.start();
     for (const p of this.env.nodes.nodes) if (!p.deleted && p.pnn !== this.pnn && this.env.peer(p.pnn).dbd !== undefined) {
       core.onLinkUp(p.pnn);
-      this.env.peer(p.pnn).dirty = true;
       this.env.peer(p.pnn).dbd!.onLinkUp(this.pnn);
     }
   }
@@ -78,13 +73,11 @@ export class SimNode implements NodeView {
     const core = this.dbd;
     if (core === undefined) return;
     this.dbd = undefined;
-    this.dirty = true;
     this.dbdTimers.clear();
     this.replies.clear();
     this.shared.clear();
     core.stop();
     for (const p of this.env.nodes.nodes) if (!p.deleted && p.pnn !== this.pnn) {
-      this.env.peer(p.pnn).dirty = true;
       this.env.peer(p.pnn).dbd?.onLinkDown(this.pnn);
     }
   }
@@ -106,7 +99,6 @@ export class SimNode implements NodeView {
         const targetEpoch = target.dbdEpoch;
         network.send('node', this.pnn, to, 'dbd', env, (e) => {
           if (target.dbdEpoch !== targetEpoch || target.dbd === undefined || this.dbdEpoch !== epoch) return;
-          target.dirty = true;
           target.dbd.onNodeMessage(e);
         });
       },
@@ -145,8 +137,7 @@ export class SimNode implements NodeView {
     this.env.network.send(kind, fromPnn, this.pnn, `req:${clientId}`, withId, (env) => {
       const core = this.dbd;
       if (core === undefined || this.dbdEpoch !== epoch) return;
-      this.dirty = true;
-      this.replies.set(`${clientId}/${env.requestId}`, reply);
+        this.replies.set(`${clientId}/${env.requestId}`, reply);
       if (this.failStep !== undefined && env.body === this.failStep) {
         this.failStepHits++;
         core.io.sendToClient(clientId, { requestId: env.requestId, error: { code: ctdbng.v1.ErrorCode.ERR_INTERNAL, message: `${this.failStep} failed (fault injection)` } });
@@ -162,7 +153,6 @@ export class SimNode implements NodeView {
     const core = this.dbd;
     const db = core?.ctx.dbs.get(dbId);
     if (core === undefined || db === undefined) return undefined;
-    this.dirty = true; // the client writes the db file itself
     const known = this.shared.get(clientId);
     if (known !== undefined && known.epoch === this.dbdEpoch) return known;
     const env = { nowNs: () => Math.round(this.env.world.nowMs * 1e6), newLockToken: () => 1 + Math.floor(tokens.next() * (2 ** 48 - 2)) };
@@ -184,33 +174,34 @@ export class SimNode implements NodeView {
   }
 
   /**
-   * Something reached this node's dbd (a message, a request, a timer, a link event) or a
-   * shared-access client took a handle: only then can its db have changed.
-   */
-  dirty = true;
-
-  /**
-   * A number that changes whenever this node's db may have (SQLite's total_changes of its
-   * connection, read only when the node is dirty): the checkers skip a step where no node's did.
+   * A number that changes whenever this node's copies may have: a count kept by TEMP triggers on
+   * its connection's records table and meta.valid (they see the shared-access clients' writes
+   * too: those go through the same in-memory connection). No SQLite call per check.
    */
   changes(dbId = simDbId()): number {
     const db = this.dbd?.ctx.dbs.get(dbId);
     if (db === undefined) return -1;
     let cache = this.copyCache;
     if (cache === undefined || cache.file !== db.file) {
+      const counter = this.copyChanges;
+      counter.n++; // another connection: its copies are read anew
+      const sql = db.file.sql;
+      sql.function('sim_copies_changed', { varargs: false }, () => {
+        counter.n++;
+        return null;
+      });
+      sql.exec(`
+        CREATE TEMP TRIGGER IF NOT EXISTS sim_records_insert AFTER INSERT ON main.records BEGIN SELECT sim_copies_changed(); END;
+        CREATE TEMP TRIGGER IF NOT EXISTS sim_records_update AFTER UPDATE ON main.records BEGIN SELECT sim_copies_changed(); END;
+        CREATE TEMP TRIGGER IF NOT EXISTS sim_records_delete AFTER DELETE ON main.records BEGIN SELECT sim_copies_changed(); END;
+        CREATE TEMP TRIGGER IF NOT EXISTS sim_meta_valid AFTER UPDATE OF valid ON main.meta BEGIN SELECT sim_copies_changed(); END;`);
       cache = {
-        file: db.file, changes: -1, seen: -1, copies: [], valid: false,
-        total: db.file.sql.prepare<[], { n: number }>('SELECT total_changes() AS n'),
-        all: db.file.sql.prepare<[], [Buffer, number, number, Buffer]>('SELECT key, rsn, dmaster, data FROM records').raw(true),
+        file: db.file, changes: -1, counter, copies: [], valid: false,
+        all: sql.prepare<[], [Buffer, number, number, Buffer]>('SELECT key, rsn, dmaster, data FROM records').raw(true),
       };
       this.copyCache = cache;
-      this.dirty = true;
     }
-    if (this.dirty) {
-      this.dirty = false;
-      cache.seen = cache.total.get()!.n;
-    }
-    return cache.seen;
+    return cache.counter.n;
   }
 
   /** This node's copies of the simulation's db; read again only when its connection changed something. */
@@ -233,14 +224,16 @@ export class SimNode implements NodeView {
     return this.copyCache?.valid ?? false;
   }
 
+  /** Counts changes to this node's copies, over all its connections (TEMP triggers, above). */
+  private readonly copyChanges = { n: 0 };
+
   private copyCache: {
     file: DbFile;
-    /** total_changes when copies were read, and when last looked at. */
+    /** The trigger count when copies were read, and the count itself. */
     changes: number;
-    seen: number;
+    counter: { n: number };
     copies: CopyView[];
     valid: boolean;
-    total: Statement<[], { n: number }>;
     all: Statement<[], [Buffer, number, number, Buffer]>;
   } | undefined;
 }
@@ -248,6 +241,8 @@ export class SimNode implements NodeView {
 /** The one db of a simulation. */
 export const simDbName = 'sim.tdb';
 
+const simDbIdValue = fnv1a32String(simDbName);
+
 export function simDbId(): number {
-  return fnv1a32String(simDbName);
+  return simDbIdValue;
 }

@@ -1,4 +1,5 @@
-// 500 random schedules of the CI seed list (part 3 of 4; test/sim/seed-list.ts): every
+// 500 random schedules of the CI seed list (part 3 of 4; parts 1 and 2 run in
+// determinism.test.ts; test/sim/seed-list.ts): every
 // invariant after every step, convergence after the last fault. A failure shows its seed, the
 // command that replays it and the shrunk trace.
 import { expect, test } from 'vitest';

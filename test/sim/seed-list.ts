@@ -1,12 +1,17 @@
-// The seeds `npm test` runs (issue 11): four files of 500 random schedules each, from fixed
-// seeds, so that a failure in CI replays with `npm run sim -- --seed S` on any machine.
+// The seeds `npm test` runs (issue 11): 2,000 random schedules from fixed seeds, so that a failure
+// in CI replays with `npm run sim -- --seed S` on any machine. Parts 1 and 2 (seeds 1,000,000 to
+// 1,000,999) run twice, in two processes, in determinism.test.ts, which also compares their
+// traces; parts 3 and 4 run in schedules-3.test.ts and schedules-4.test.ts.
 import { createHash } from 'node:crypto';
 import { failureReport } from './report.js';
 import { runSchedule } from './schedule.js';
 
-/** Seeds of test file `part` (0–3). */
+/** The first seed of the CI list. */
+export const ciSeedBase = 1_000_000;
+
+/** Seeds of part `part` (0–3) of the CI list: 500 each. */
 export function ciSeeds(part: number): number[] {
-  return Array.from({ length: 500 }, (_, i) => 1_000_000 + part * 500 + i);
+  return Array.from({ length: 500 }, (_, i) => ciSeedBase + part * 500 + i);
 }
 
 export interface SeedsOutcome {

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Generates packages/protocol/generated/ctdbng.{js,d.ts} from proto/ctdbng/v1/*.proto with
 // protobufjs-cli (static code, ES module), and generated/per-type/ (the same code as CommonJS, one
-// file per type, for the bundles). The output is git-ignored; never edit it. Each type is defined
-// on first use (lazy-types.mjs). Skips the work when no .proto or script is newer than the output.
+// file per type, for the bundles), and generated/envelope-body.js (the Envelope's body fields: name,
+// number and type, for the encoder of src/envelope.ts). The output is git-ignored; never edit it.
+// Each type is defined on first use (lazy-types.mjs). Skips the work when no .proto or script is
+// newer than the output.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -19,11 +21,13 @@ const outJs = join(outDir, 'ctdbng.js');
 const outDts = join(outDir, 'ctdbng.d.ts');
 const perTypeDir = join(outDir, 'per-type');
 const perTypeIndex = join(perTypeDir, 'ctdbng.cjs');
+const outBody = join(outDir, 'envelope-body.js');
+const outBodyDts = join(outDir, 'envelope-body.d.ts');
 
 const protos = readdirSync(protoDir).filter((f) => f.endsWith('.proto')).sort().map((f) => join(protoDir, f));
 const scripts = [fileURLToPath(import.meta.url), join(here, 'lazy-types.mjs')];
 const newestInput = Math.max(...[...protos, ...scripts].map((f) => statSync(f).mtimeMs));
-if ([outJs, outDts, perTypeIndex].every((f) => existsSync(f) && statSync(f).mtimeMs >= newestInput)) {
+if ([outJs, outDts, perTypeIndex, outBody, outBodyDts].every((f) => existsSync(f) && statSync(f).mtimeMs >= newestInput)) {
   process.exit(0);
 }
 rmSync(perTypeDir, { recursive: true, force: true });
@@ -52,4 +56,18 @@ writeFileSync(outJs, header + inlineLazyTypes(js));
 // Without JSDoc: the bundles minify the index, not the type files they leave to require().
 const perType = perTypeModules(pbjsStaticModule(['--no-comments']), header);
 for (const [file, text] of perType) writeFileSync(join(perTypeDir, file), text);
-console.log(`generated ${outJs}, ${outDts} and ${perTypeDir}/ (${perType.size - 1} types) from ${protos.length} proto files`);
+// The body oneof's fields, read from the .proto files with protobufjs's reflection (at build time
+// only: nothing reflects at run time).
+const protobuf = require('protobufjs');
+const reflected = new protobuf.Root();
+reflected.resolvePath = (_origin, target) => (target.startsWith('/') ? target : join(protoRoot, target));
+reflected.loadSync(protos);
+reflected.resolveAll();
+const body = reflected.lookupType('ctdbng.v1.Envelope').oneofs.body.fieldsArray.map((f) => {
+  const type = f.resolvedType.fullName.replace(/^\.ctdbng\.v1\./, '');
+  if (type.includes('.')) throw new Error(`Envelope.${f.name}: ${f.resolvedType.fullName} is not a type of ctdbng.v1`);
+  return [f.name, f.id, type];
+});
+writeFileSync(outBody, `${header}// The Envelope's body fields: [name, field number, type in ctdbng.v1].\nexport const envelopeBodyFields = ${JSON.stringify(body)};\n`);
+writeFileSync(outBodyDts, `${header}export declare const envelopeBodyFields: ReadonlyArray<readonly [name: string, id: number, type: string]>;\n`);
+console.log(`generated ${outJs}, ${outDts}, ${outBody} and ${perTypeDir}/ (${perType.size - 1} types) from ${protos.length} proto files`);

@@ -1,6 +1,8 @@
 // Framing (DESIGN §7): the last ZeroMQ frame of every message is one Envelope.
 // decodeEnvelope never throws on bad input: it returns a ProtocolError with the code to reply with.
+import $protobuf from 'protobufjs/minimal.js';
 import { ctdbng } from './proto.js';
+import { envelopeBodyFields } from '../generated/envelope-body.js';
 import { ErrorCode } from './codes.js';
 import { frameBytesMax, protocolVersion } from './limits.js';
 
@@ -16,8 +18,37 @@ export class ProtocolError extends Error {
   }
 }
 
+/** Body field name → its key (field number, wire type 2) and its type's encoder. */
+type BodyEncoder = { key: number; encode: (m: object, w: $protobuf.Writer) => $protobuf.Writer };
+const bodyEncoders = new Map<string, BodyEncoder>();
+for (const [name, id, type] of envelopeBodyFields) {
+  const key = (id << 3) | 2;
+  // The type is looked up on first use: its module loads lazily (scripts/lazy-types.mjs).
+  const types = v1 as unknown as Record<string, { encode: BodyEncoder['encode'] }>;
+  bodyEncoders.set(name, { key, encode: (m, w) => types[type]!.encode(m, w) });
+}
+
+/**
+ * The bytes of `init`, as the generated Envelope.encode writes them (fields 1–4, then the body),
+ * without its test of each of the ~100 body fields: the body is found among the few keys the
+ * object has. A version left undefined is protocolVersion.
+ */
 export function encodeEnvelope(init: EnvelopeInit): Uint8Array {
-  return v1.Envelope.encode(init.version === undefined ? { ...init, version: protocolVersion } : init).finish();
+  const w = $protobuf.Writer.create();
+  const version = init.version ?? protocolVersion;
+  if (version !== 0) w.uint32(8).uint32(version);
+  const requestId = init.requestId;
+  if (requestId !== undefined && requestId !== null && requestId !== 0) w.uint32(16).uint64(requestId);
+  if (init.targetPnn !== undefined && init.targetPnn !== null) w.uint32(24).uint32(init.targetPnn);
+  if (init.node !== undefined && init.node !== null) v1.NodeHeader.encode(init.node, w.uint32(34).fork()).ldelim();
+  const fields = init as Record<string, unknown>;
+  for (const name of Object.keys(init)) {
+    const body = bodyEncoders.get(name);
+    const m = fields[name];
+    if (body === undefined || m === undefined || m === null) continue;
+    body.encode(m as object, w.uint32(body.key).fork()).ldelim();
+  }
+  return w.finish();
 }
 
 export type DecodeResult = { ok: true; envelope: Envelope } | { ok: false; error: ProtocolError };
