@@ -5,6 +5,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type NodeState } from '@ctdbng/client';
+import { faultSwitchPollMs } from '@ctdbng/common';
 import { ctdbng, ctdbngJson, type ClusterFixture, type JsonRecord } from './cluster.js';
 
 /**
@@ -43,6 +44,15 @@ export function writeFaults(fx: ClusterFixture, pnn: number, faults: FaultSwitch
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(faults));
   renameSync(tmp, path);
+}
+
+/**
+ * Waits until every daemon has re-read its faults file: each reads it at most every
+ * faultSwitchPollMs, and a recovery of a few records (~40 ms with packed pages) can run from
+ * start to thaw inside one such period, before the switch holds. No event says a file was read.
+ */
+export async function faultsRead(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 3 * faultSwitchPollMs));
 }
 
 /** Deletes node pnn's faults file (no faults). */

@@ -4,7 +4,7 @@
 // the pushed copies carried the new generation and the next recovery counted none of them.)
 import { expect, test } from 'vitest';
 import { useCluster } from '../helpers/cluster.js';
-import { cattdb, clearFaults, fastTunables, nodeStates, pidOf, waitSettled, writeFaults } from '../helpers/recovery.js';
+import { cattdb, clearFaults, fastTunables, faultsRead, nodeStates, pidOf, waitSettled, writeFaults } from '../helpers/recovery.js';
 
 // Failures are not banned here: the node must come back as a member once the fault is cleared.
 // RerecoveryTimeout paces the retries of the failing recovery (about 10 a second).
@@ -41,6 +41,7 @@ test('failStep installGeneration on node 2 during a recovery, then cleared and r
   const expected = await writeRecords('inst', 60);
   const { generation } = await waitSettled(fx, [0, 1, 2], [0, 1, 2]);
   writeFaults(fx, 2, { failStep: 'installGeneration' });
+  await faultsRead();
   await askRecovery();
   // Another node installed a newer generation; node 2 did not (its install failed).
   await expect.poll(async () => {
@@ -56,6 +57,7 @@ test('failStep thaw on node 2, then cleared: every record written before is on e
   const expected = await writeRecords('thaw', 60);
   const { generation } = await waitSettled(fx, [0, 1, 2], [0, 1, 2]);
   writeFaults(fx, 2, { failStep: 'thaw' });
+  await faultsRead();
   await askRecovery();
   // Every node installed the new generation, node 2 stays frozen for it.
   await expect.poll(async () => {
@@ -73,6 +75,7 @@ test("the leader's recoverd killed (SIGKILL) between push and install: the next 
   // Every install fails: the leader pushes everywhere and stops there, again and again (a node
   // may install one generation before it reads the fault switch: it is frozen all the same).
   for (const p of [0, 1, 2]) writeFaults(fx, p, { failStep: 'installGeneration' });
+  await faultsRead();
   await askRecovery();
   const frozen = (): Promise<boolean> => nodeStates(fx, [0, 1, 2]).then((s) => s.every((x) => x?.frozen === true));
   await expect.poll(frozen, { timeout: 20_000, interval: 50 }).toBe(true);

@@ -48,13 +48,16 @@ export function parseFaults(text: string): Faults {
   };
 }
 
+/** How often a daemon re-reads its faults file at most (tests wait this long for a switch to hold). */
+export const faultSwitchPollMs = 50;
+
 /** Re-reads the faults file at most every pollMs (checks its mtime); a missing or bad file means none. */
 export class FaultSwitch {
   private current: Faults = noFaults;
   private mtimeMs = -1;
   private checkedMs = 0;
 
-  constructor(private readonly path: string, private readonly pollMs = 50) {}
+  constructor(private readonly path: string, private readonly pollMs = faultSwitchPollMs) {}
 
   get(): Faults {
     const now = performance.now();
