@@ -1,7 +1,7 @@
 // Leader election (DESIGN §5.1) on an in-memory network of recoverd cores with fake dbds.
 import { describe, expect, it } from 'vitest';
 import { silentLogger, defaultTunables } from '@ctdbng/common';
-import { Election } from '../src/core/election.js';
+import { Election, startDelayMsMax } from '../src/core/election.js';
 import type { PeerMessage } from '../src/core/io.js';
 import { MemVotes, SimCluster } from './sim-net.js';
 
@@ -149,6 +149,28 @@ describe('election', () => {
     for (const p of cut) c.nodes[p]!.dbd.linksUp = undefined;
     c.run(6_000);
     for (const n of c.nodes) expect(n.core.election.leader).toBe(leader);
+  });
+});
+
+describe('election timing', () => {
+  it('a node that could not stand when its election timer fired tries again within the start delay, not a LeaderTimeout later', () => {
+    const timers: { id: string; ms: number }[] = [];
+    let canStand = false;
+    const e = new Election({
+      pnn: 0, pnns: [0, 1, 2], tunables: defaultTunables(), votes: new MemVotes(), lock: undefined, log: silentLogger(),
+      setTimer: (id, ms) => void timers.push({ id, ms }), cancelTimer: () => undefined, nowMs: () => 1000, send: () => undefined,
+      random: () => 0.99, canStand: () => canStand, onChange: () => undefined, onElection: () => undefined,
+    });
+    e.start();
+    timers.length = 0;
+    e.onTimer('election'); // own dbd not up yet, say: refused
+    expect(e.role).toBe('follower');
+    expect(timers).toHaveLength(1);
+    expect(timers[0]!.id).toBe('election');
+    expect(timers[0]!.ms).toBeLessThan(startDelayMsMax);
+    canStand = true;
+    e.onTimer('election');
+    expect(e.role).toBe('candidate');
   });
 });
 

@@ -11,7 +11,8 @@
 //   its own (it just does not adopt that term); safety does not rest on this: every control
 //   carries the leader's term and dbd refuses a lower one than it has seen.
 // - A node stands only when `canStand()` says so (not stopped, not banned, a majority visible).
-// - Election timeouts are randomized: 100–400 ms at start, then LeaderTimeout × [1, 2).
+// - Election timeouts are randomized: 100–400 ms at start, then LeaderTimeout × [1, 2); a node
+//   that could not stand when its timer fired looks again after 100–400 ms.
 import type { Logger } from '@ctdbng/common';
 import type { BodyOf } from '@ctdbng/protocol';
 import type { ClusterLock, PeerMessage, VoteStore } from './io.js';
@@ -214,8 +215,11 @@ export class Election {
       return;
     }
     if (!this.d.canStand()) {
+      // Not eligible yet (its own dbd not answering, no majority heard: both usual while a
+      // cluster starts) or not at all: look again soon, at a random moment as at start, rather
+      // than a whole LeaderTimeout later. Nothing is sent until the node stands.
       if (this.roleValue === 'candidate') this.becomeFollower();
-      this.armElectionTimer();
+      this.d.setTimer('election', startDelayMsMin + Math.floor(this.d.random() * (startDelayMsMax - startDelayMsMin)));
       return;
     }
     this.standForElection();
