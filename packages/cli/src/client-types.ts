@@ -33,6 +33,8 @@ export interface CliDb {
   readonly persistent: boolean;
   fetch(key: Buffer): Promise<{ found: boolean; header?: RecordHeader; data: Buffer }>;
   fetchLock(key: Buffer): Promise<HeldRecord>;
+  /** Read, compute and store in one step (the client's db.update); resolves with what was stored. */
+  update(key: Buffer, fn: (current: Buffer) => Buffer | string): Promise<Buffer>;
   traverse(o?: { local?: boolean }): AsyncIterable<TraversedRecord>;
 }
 

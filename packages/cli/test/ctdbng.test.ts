@@ -103,6 +103,46 @@ describe('ctdbng human output', () => {
   });
 });
 
+describe('ctdbng incrkey', () => {
+  const counters: FakeSeed = {
+    ...seed,
+    dbs: [{ id: 0xabc, name: 'x.db', persistent: false, path: '/p', records: [rec('n', '41'), rec('word', 'forty'), rec('dead', '')] }],
+  };
+
+  test('incrkey adds 1 to the counter with one db.update and prints the new value', async () => {
+    const r = await run(['incrkey', 'x.db', 'n'], counters);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe('42\n');
+    expect(r.client.stored.get('x.db/n')).toEqual(Buffer.from('42'));
+  });
+
+  test('incrkey DELTA adds DELTA (negative after --, or 0x) and --json gives db, key and value', async () => {
+    expect(JSON.parse((await run(['--json', 'incrkey', 'x.db', 'n', '8'], counters)).out)).toEqual({ db: 'x.db', key: 'n', value: 49 });
+    expect((await run(['incrkey', 'x.db', 'n', '--', '-50'], counters)).out).toBe('-9\n');
+    expect((await run(['incrkey', 'x.db', 'n', '0x10'], counters)).out).toBe('57\n');
+  });
+
+  test('a record that is absent or a tombstone counts from 0', async () => {
+    expect((await run(['incrkey', 'x.db', 'new'], counters)).out).toBe('1\n');
+    expect((await run(['incrkey', 'x.db', 'dead', '5'], counters)).out).toBe('5\n');
+  });
+
+  test('a record that is not a decimal counter fails with exit 1, one line, and is left as it was', async () => {
+    const r = await run(['incrkey', 'x.db', 'word'], counters);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('ctdbng: the record holds "forty", not a decimal counter\n');
+    expect(r.client.stored.has('x.db/word')).toBe(false);
+  });
+
+  test('a DELTA that is not an integer is a usage error (exit 2); an unknown db fails with exit 1', async () => {
+    expect((await run(['incrkey', 'x.db', 'n', 'many'], counters)).code).toBe(2);
+    expect((await run(['incrkey', 'x.db', 'n', '1.5'], counters)).code).toBe(2);
+    const r = await run(['incrkey', 'nope.db', 'n'], counters);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe("ctdbng: no database matching 'nope.db' found\n");
+  });
+});
+
 describe('ctdbng -n', () => {
   test('-n PNN addresses the control to that node', async () => {
     const r = await run(['-n', '2', 'pnn']);

@@ -59,6 +59,15 @@ export function fakeClient(seed: FakeSeed): FakeClient {
       delete: async () => void stored.set(`${d.name}/${key.toString()}`, null),
       unlock: async () => undefined,
     }),
+    update: async (key, fn) => {
+      const id = `${d.name}/${key.toString()}`;
+      const held = stored.get(id);
+      const current = held !== undefined ? held ?? Buffer.alloc(0) : d.records?.find((x) => x.key.equals(key))?.data ?? Buffer.alloc(0);
+      const out = fn(current);
+      const next = typeof out === 'string' ? Buffer.from(out) : out;
+      stored.set(id, next.length === 0 ? null : next);
+      return next;
+    },
     traverse: async function* (o) {
       for (const r of d.records ?? []) if (o?.local || r.data.length > 0) yield r;
     },

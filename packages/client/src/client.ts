@@ -9,6 +9,7 @@ import { openTransport, type TransportKind } from './transport.js';
 import { ConnectionError, TimeoutError, UnknownDbError } from './errors.js';
 import { SharedAccess } from './shared-access.js';
 import { Db } from './db.js';
+import { HeldLocks } from './held-locks.js';
 import { toBuffer, type Bytes } from './bytes.js';
 import { nodeStateOf, setNodeFlagsOf, type NodeFlagsChange, type NodeState } from './node-state.js';
 import type { CallOptions, ClientContext, DbInfo, NodeOptions } from './types.js';
@@ -103,7 +104,7 @@ export class Client {
     this.pnn = hello.pnn;
     this.incarnation = hello.incarnation;
     this.clientId = hello.clientId;
-    this.ctx = { conn, shared, closers: new Set() };
+    this.ctx = { conn, shared, locks: new HeldLocks() };
     conn.onMessage = (m) => this.deliver(m);
   }
 
@@ -118,8 +119,7 @@ export class Client {
   }
 
   private async shutdown(): Promise<void> {
-    for (const close of [...this.ctx.closers]) close();
-    this.ctx.closers.clear();
+    this.ctx.locks.abandonAll();
     this.ctx.shared?.close();
     this.handlers.clear();
     await this.conn.close();

@@ -1,8 +1,8 @@
 // Transport (DESIGN §7, packages/dbd/README.md): one DEALER on dbd's client socket (transport.ts),
 // one protobuf Envelope per frame. Requests are pipelined and matched to replies by request_id;
 // pushed ClientMessages (request_id 0) go to onMessage. zeromq.js allows one send in progress per
-// socket, so sends go through a bounded queue drained by a single loop.
-import { decodeEnvelope, encodeEnvelope, type Envelope, type EnvelopeInit, type ctdbng } from '@ctdbng/protocol';
+// socket, so a request sent while another send is in progress waits in a bounded queue.
+import { decodeEnvelope, encodeEnvelope, protocolVersion, type Envelope, type EnvelopeInit, type ctdbng } from '@ctdbng/protocol';
 import { BadMessageError, BusyError, ConnectionError, TimeoutError, errorFromReply } from './errors.js';
 import type { Transport } from './transport.js';
 
@@ -98,7 +98,7 @@ export class Connection {
       return Promise.reject(withCallerStack(new BusyError(`send queue full (${sendQueueMax} requests)`), origin));
     }
     const requestId = this.nextRequestId++;
-    const frame = encodeEnvelope({ ...body, requestId, targetPnn: opts.targetPnn });
+    const frame = encodeEnvelope({ version: protocolVersion, ...body, requestId, targetPnn: opts.targetPnn });
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     return new Promise<Envelope>((resolve, reject) => {
       const signal = opts.signal;
@@ -131,34 +131,45 @@ export class Connection {
     this.late.set(requestId, handler);
   }
 
+  /** Sends at once when no send is in progress (the common case), else queues behind it. */
   private enqueue(out: Outgoing): void {
-    this.sendQueue.push(out);
-    if (!this.draining) void this.drain();
-  }
-
-  private async drain(): Promise<void> {
+    if (this.draining) {
+      this.sendQueue.push(out);
+      return;
+    }
     this.draining = true;
-    try {
-      for (let out = this.sendQueue.shift(); out !== undefined && !this.closed; out = this.sendQueue.shift()) {
-        if (!this.pending.has(out.requestId)) {
-          // Timed out or aborted before it left: not sent, so no late reply will come.
-          this.late.delete(out.requestId);
-          continue;
-        }
-        await this.sendOne(out);
-      }
-    } finally {
-      this.draining = false;
-    }
+    this.sendOne(out);
   }
 
-  private async sendOne(out: Outgoing): Promise<void> {
-    try {
-      await this.socket.send(out.frame);
-    } catch (err) {
+  private sendOne(out: Outgoing): void {
+    const failed = (err: unknown): void => {
       this.pending.get(out.requestId)?.reject(new ConnectionError('send to dbd failed', { cause: err }));
+      this.sent();
+    };
+    let sending: Promise<void>;
+    try {
+      sending = this.socket.send(out.frame);
+    } catch (err) {
+      // A socket closed under us throws at once instead of rejecting.
+      failed(err);
+      return;
     }
+    sending.then(this.sent, failed);
   }
+
+  /** The send in progress is done: the next queued request goes, or the queue is idle again. */
+  private readonly sent = (): void => {
+    for (let out = this.sendQueue.shift(); out !== undefined && !this.closed; out = this.sendQueue.shift()) {
+      if (!this.pending.has(out.requestId)) {
+        // Timed out or aborted before it left: not sent, so no late reply will come.
+        this.late.delete(out.requestId);
+        continue;
+      }
+      this.sendOne(out);
+      return;
+    }
+    this.draining = false;
+  };
 
   private async receiveLoop(): Promise<void> {
     try {

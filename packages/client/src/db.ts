@@ -3,8 +3,8 @@ import type { Envelope, ctdbng } from '@ctdbng/protocol';
 import type { SharedAccessDb } from '@ctdbng/store';
 import type { CallOptions, ClientContext, DbInfo, RecordEntry, RecordHeader } from './types.js';
 import { LockedRecord } from './locked-record.js';
-import { fieldBuffer, toKey, type Bytes } from './bytes.js';
-import { sharedLock } from './shared-access.js';
+import { fieldBuffer, toData, toKey, type Bytes } from './bytes.js';
+import { sharedLock, sharedUpdate } from './shared-access.js';
 
 export function toHeader(h: ctdbng.v1.RecordHeader.$Properties | null | undefined): RecordHeader {
   return { rsn: h?.rsn ?? 0, dmaster: h?.dmaster ?? 0, flags: h?.flags ?? 0 };
@@ -28,13 +28,61 @@ export class Db {
    * Locks a record and returns it with its data. Through shared access when the record is here,
    * unlocked and the node fenced (no message at all); otherwise dbd waits, migrates and locks.
    */
-  async fetchLock(key: Bytes, o: CallOptions = {}): Promise<LockedRecord> {
-    const k = toKey(key);
-    const sa = this.sharedHandle();
-    if (sa !== undefined) {
-      const r = sharedLock(sa, k);
-      if (r.ok) return new LockedRecord(this.ctx, { dbId: this.id, key: k, ...r, shared: sa });
+  fetchLock(key: Bytes, o: CallOptions = {}): Promise<LockedRecord> {
+    try {
+      const k = toKey(key);
+      const sa = this.sharedHandle();
+      if (sa !== undefined) {
+        const r = sharedLock(sa, k);
+        if (r.ok) return Promise.resolve(new LockedRecord(this.ctx, { dbId: this.id, key: k, ...r, shared: sa }));
+      }
+      return this.fetchLockViaDbd(k, o);
+    } catch (err) {
+      return Promise.reject(err);
     }
+  }
+
+  /**
+   * Read, compute and store in one step: `fn` gets the record's data (empty when it has none or
+   * is a tombstone) and returns the new data; empty data deletes the record (a tombstone, entered
+   * in the vacuum feed). Resolves with what was stored. With shared access and the record here
+   * (this node dmaster, no lock row or mark, not frozen, fenced) it is one SQLite transaction in
+   * which no lock row is ever written (packages/store/README.md §4, Update); otherwise
+   * fetchLock through dbd, `fn`, then store with unlock. `fn` is synchronous and quick: on the
+   * shared path it runs inside the write transaction, holding every writer of the db file off.
+   * A throw from `fn` stores nothing, releases the lock and rejects with that error.
+   */
+  update(key: Bytes, fn: (current: Buffer) => Bytes, o: CallOptions = {}): Promise<Buffer> {
+    try {
+      const k = toKey(key);
+      const sa = this.sharedHandle();
+      if (sa !== undefined) {
+        const r = sharedUpdate(sa, k, (current) => toData(fn(current)));
+        if (r.ok) return Promise.resolve(r.data);
+      }
+      return this.updateViaDbd(k, fn, o);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private async updateViaDbd(key: Buffer, fn: (current: Buffer) => Bytes, o: CallOptions): Promise<Buffer> {
+    const rec = await this.fetchLockViaDbd(key, o);
+    try {
+      const next = toData(fn(rec.data));
+      if (next.length === 0) await rec.delete({ unlock: true });
+      else await rec.store(next, { unlock: true });
+      return next;
+    } catch (err) {
+      // The first error is the one to report; a lock already released or lost makes this a no-op,
+      // and if the unlock fails too the lease ends the lock.
+      await rec.unlock().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** fetchLock through dbd (also where shared access fell back). */
+  private async fetchLockViaDbd(k: Buffer, o: CallOptions): Promise<LockedRecord> {
     const reply = await this.ctx.conn.request({ fetchLock: { dbId: this.id, key: k } }, 'fetchLockReply', {
       ...o,
       onLateReply: (env) => this.unlockLateGrant(k, env),

@@ -20,6 +20,9 @@ function isStoreBusy(err: unknown): boolean {
   return store !== undefined && err instanceof store.StoreBusyError;
 }
 
+/** A shared update step: the data stored, or hand the whole update to dbd. */
+export type SharedUpdate = { ok: true; data: Buffer } | { ok: false };
+
 export type SharedLock =
   | { ok: true; header: RecordHeader; data: Buffer; token: number; leaseMs: number }
   | { ok: false };
@@ -76,6 +79,20 @@ export function sharedLock(sa: SharedAccessDb, key: Buffer): SharedLock {
     if (!r.ok) return { ok: false };
     const leaseMs = Math.max(0, (r.expiresNs - nowNs()) / 1e6);
     return { ok: true, header: r.header, data: r.data, token: r.token, leaseMs };
+  } catch (err) {
+    if (isStoreBusy(err)) return { ok: false };
+    throw err;
+  }
+}
+
+/**
+ * Lock, fn, store and unlock as one transaction (README §4, Update). Busy counts as a fallback,
+ * as for the lock step; a throw from fn rolls the transaction back and reaches the caller.
+ */
+export function sharedUpdate(sa: SharedAccessDb, key: Buffer, fn: (current: Buffer) => Buffer): SharedUpdate {
+  try {
+    const r = sa.update(key, fn);
+    return r.ok ? { ok: true, data: r.data } : { ok: false };
   } catch (err) {
     if (isStoreBusy(err)) return { ok: false };
     throw err;

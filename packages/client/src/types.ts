@@ -1,6 +1,7 @@
 // The public option and result shapes, and what a Db and a LockedRecord share with their client.
 import type { Connection } from './connection.js';
 import type { SharedAccess } from './shared-access.js';
+import type { HeldLocks } from './held-locks.js';
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -36,8 +37,8 @@ export interface RecordEntry {
 /** What a LockedRecord needs from its client. */
 export interface LockContext {
   readonly conn: Connection;
-  /** Run at client close: stop renewing, release what can be released locally. */
-  readonly closers: Set<() => void>;
+  /** The locks held: renewed until released; at client close, released locally where possible. */
+  readonly locks: HeldLocks;
 }
 
 /** What a Db needs from its client. */

@@ -1,6 +1,7 @@
 // zeromq.js allows one send in progress per socket: a bounded FIFO in front of each socket,
-// shared by the daemons' shells. A message may carry its own failure callback (a request is
-// failed at once, not timed out); otherwise the queue's is called.
+// shared by the daemons' shells; a message pushed while none is in progress goes at once. A
+// message may carry its own failure callback (a request is failed at once, not timed out);
+// otherwise the queue's is called.
 export interface Sendable {
   send(msg: (Uint8Array | string)[]): Promise<void>;
 }
@@ -35,25 +36,40 @@ export class SendQueue {
     const fail = onFailure ?? this.onFailure;
     if (this.closed) return fail(new Error('socket closed'), frames);
     if (this.queue.length >= this.lengthMax) return fail(new SendQueueFullError(`send queue full (${this.lengthMax})`), frames);
-    this.queue.push({ frames, onFailure });
-    if (!this.draining) void this.drain();
+    if (this.draining) {
+      this.queue.push({ frames, onFailure });
+      return;
+    }
+    // Nothing in progress (the common case): send now, without an item or a drain loop.
+    this.draining = true;
+    this.sendOne(frames, onFailure);
   }
 
-  private async drain(): Promise<void> {
-    this.draining = true;
+  private sendOne(frames: (Uint8Array | string)[], onFailure: SendFailure | undefined): void {
+    const failed = (err: unknown): void => {
+      (onFailure ?? this.onFailure)(err, frames);
+      this.sent();
+    };
+    let sending: Promise<void>;
     try {
-      while (this.queue.length > 0 && !this.closed) {
-        const item = this.queue.shift()!;
-        try {
-          await this.socket.send(item.frames);
-        } catch (err) {
-          (item.onFailure ?? this.onFailure)(err, item.frames);
-        }
-      }
-    } finally {
-      this.draining = false;
+      sending = this.socket.send(frames);
+    } catch (err) {
+      // A socket closed under us throws at once instead of rejecting.
+      failed(err);
+      return;
     }
+    sending.then(this.sent, failed);
   }
+
+  /** The send in progress is done: the next queued message goes, or the queue is idle again. */
+  private readonly sent = (): void => {
+    const item = this.closed ? undefined : this.queue.shift();
+    if (item === undefined) {
+      this.draining = false;
+      return;
+    }
+    this.sendOne(item.frames, item.onFailure);
+  };
 
   /** Drops what is queued without calling failure callbacks (the socket is closing). */
   clear(): void {

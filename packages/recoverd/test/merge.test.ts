@@ -39,11 +39,15 @@ describe('merge', () => {
     expect(replaces(fromLeader, b, leader)).toBe(true);
   });
 
-  it('a tombstone with the highest rsn wins and then is dropped: the key stays deleted', () => {
+  it('a tombstone with the highest rsn wins and is pushed as a tombstone: the key stays deleted, also against older copies a later merge may see', () => {
     const live = copy(1, 5, 1, 'alive');
     const tomb = copy(2, 6, 2, '');
-    expect(mergeCopies([live, tomb], leader)).toEqual([]);
-    expect(mergeCopies([tomb, live], leader)).toEqual([]);
+    for (const order of [[live, tomb], [tomb, live]]) {
+      const out = mergeCopies(order, leader);
+      expect(out).toHaveLength(1);
+      expect(out[0]).toMatchObject({ rsn: 6, dmaster: leader });
+      expect(out[0]!.data.length).toBe(0);
+    }
   });
 
   it('an older tombstone loses to newer data', () => {

@@ -56,7 +56,7 @@ describe('recovery', () => {
       expect(d.get(DB, 'a')).toMatchObject({ rsn: 3 + bump, dmaster: 0, data: Buffer.from('a@0') });
       expect(d.get(DB, 'b')).toMatchObject({ rsn: 2 + bump, dmaster: 0, data: Buffer.from('b@1') });
       expect(d.get(DB, 'c')).toMatchObject({ rsn: 5 + bump, dmaster: 0, data: Buffer.from('c@1') });
-      expect(d.get(DB, 'd')).toBeUndefined(); // tombstone won, then dropped
+      expect(d.get(DB, 'd')).toMatchObject({ rsn: 7 + bump, dmaster: 0, data: Buffer.alloc(0) }); // the tombstone won: pushed as one
       expect(d.get(DB, 'a')!.flags & 1).toBe(1);
       expect(d.generation).toBe(res.ok ? res.generation : -1);
       expect(d.vnnmap).toEqual([0, 1, 2]);
@@ -242,8 +242,9 @@ describe('recovery correctness: failed recoveries, stale leaders, minorities', (
     return new DrivenLoop(new DirectDbds(dbds, down), { pnn, leadingTerm: () => term });
   }
 
+  /** The live records of a node (tombstones read as not found). */
   function values(d: FakeDbd): Record<string, string> {
-    return Object.fromEntries([...(d.dbs.get(DB)?.records.values() ?? [])].map((r) => [r.key.toString(), r.data.toString()]));
+    return Object.fromEntries([...(d.dbs.get(DB)?.records.values() ?? [])].filter((r) => r.data.length > 0).map((r) => [r.key.toString(), r.data.toString()]));
   }
 
   it('an install that fails on one node, then recoveries that succeed: every record survives on every node', () => {
@@ -259,6 +260,23 @@ describe('recovery correctness: failed recoveries, stale leaders, minorities', (
     l.pass(1);
     l.pass(1);
     for (const d of dbds.values()) expect(values(d), `node ${d.pnn}`).toEqual(before);
+  });
+
+  it('a recovery that pushed to some nodes and failed on another, then one that completes: a deleted record does not come back (sim seed 1000684)', () => {
+    const dbds = cluster();
+    // Key z was deleted on node 2 (its dmaster; node 0 got the tombstone through vacuuming's
+    // StoreTombstone); node 1 still holds an older copy with data.
+    dbds.get(0)!.dbs.get(DB)!.records.set('z', rec('z', 3, 2, ''));
+    dbds.get(1)!.dbs.get(DB)!.records.set('z', rec('z', 2, 0, 'z-old'));
+    dbds.get(2)!.dbs.get(DB)!.records.set('z', rec('z', 3, 2, ''));
+    // Node 2 is out (banned: a witness, its copy invalid); the first recovery's push fails on
+    // node 1 after node 0's has committed: nothing is installed.
+    dbds.get(2)!.dbs.get(DB)!.valid = false;
+    dbds.get(1)!.failOn.add('pushDbStart');
+    expect(runRecovery(dbds).ok).toBe(false);
+    dbds.get(1)!.failOn.delete('pushDbStart');
+    expect(runRecovery(dbds, { generation: NEXT + 1 }).ok).toBe(true);
+    for (const d of dbds.values()) expect(values(d).z, `node ${d.pnn}`).toBeUndefined();
   });
 
   it('a node left out of a generation, leader after the old leader dies, brings back no deleted record and loses no newer write', () => {

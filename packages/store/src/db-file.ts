@@ -39,6 +39,7 @@ export class DbFile {
     this.locks = new LocksTable(sql);
     this.feed = new DeletedFeed(sql);
     this.meta = new MetaRow(sql, identity);
+    this.runTx = sql.transaction((fn: () => unknown) => fn());
   }
 
   /** Opens (creating if needed) a db file for the daemon that owns it. ':memory:' for unit tests. */
@@ -56,11 +57,25 @@ export class DbFile {
   /** An open recovery push (§5.3.2): every write joins its transaction until commit or abort. */
   private pushing = false;
 
+  /**
+   * One transaction runner for every tx(): better-sqlite3's transaction() builds four wrapper
+   * functions per call, which cost dbd a few µs on every request when made per transaction.
+   */
+  private readonly runTx: ((fn: () => unknown) => unknown) & { immediate(fn: () => unknown): unknown; deferred(fn: () => unknown): unknown };
+
   /** Runs fn in one BEGIN IMMEDIATE transaction, retrying while another process writes. */
   tx<T>(fn: () => T): T {
     if (this.pushing) return fn();
-    const run = this.sql.transaction(fn);
-    return retryBusy(() => run.immediate());
+    return retryBusy(() => this.runTx.immediate(fn) as T);
+  }
+
+  /**
+   * Runs fn (reads only) in one deferred transaction: one snapshot for all its reads, without the
+   * write lock, so shared-access clients and other writers go on meanwhile.
+   */
+  read<T>(fn: () => T): T {
+    if (this.pushing) return fn();
+    return retryBusy(() => this.runTx.deferred(fn) as T);
   }
 
   get pushOpen(): boolean {
@@ -100,12 +115,16 @@ export class DbFile {
   /**
    * The install step on this db (§5.3.3), one transaction: a member's copy filled by this
    * generation's push becomes valid, any other copy invalid; the recovery leader's pushed copy
-   * gets rsn + 1 (it is the dmaster of every merged record, §2.1.5). Returns the records bumped.
+   * gets rsn + 1 (it is the dmaster of every merged record, §2.1.5), and its tombstones go into
+   * its vacuum feed. Returns the records bumped.
    */
   install(generation: number, o: { member: boolean; leader: boolean }): number {
     return this.tx(() => {
       const pushed = this.meta.get().generation === generation;
       const bumped = pushed && o.leader ? this.records.bumpAllRsn() : 0;
+      // The leader is the dmaster of every merged record, the tombstones that won too: into its
+      // vacuum feed, at their new rsn, so that its vacuumd removes them everywhere.
+      if (bumped > 0) this.feed.appendTombstones(this.meta.get().wipe_epoch);
       this.meta.set({ valid: pushed && o.member ? 1 : 0 });
       return bumped;
     });
@@ -132,6 +151,19 @@ export class DbFile {
     return this.tx(() => {
       if (!this.locks.take(key, req)) return { result: 'locked', row: this.locks.get(key)! };
       return { result: 'ok', record: this.records.get(key) };
+    });
+  }
+
+  /**
+   * lock() for a record this node must be dmaster of, with the record read in the same
+   * transaction: `elsewhere` (nothing written) when it has no copy here or another dmaster.
+   */
+  lockIfDmaster(key: Uint8Array, pnn: number, req: LockRequest): LockResult | { result: 'elsewhere'; record: StoredRecord | undefined } {
+    return this.tx(() => {
+      const record = this.records.get(key);
+      if (record === undefined || record.dmaster !== pnn) return { result: 'elsewhere', record };
+      if (!this.locks.take(key, req)) return { result: 'locked', row: this.locks.get(key)! };
+      return { result: 'ok', record };
     });
   }
 

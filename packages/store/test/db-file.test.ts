@@ -109,3 +109,30 @@ describe('wipe', () => {
     expect(db.feed.since(0, 10)).toMatchObject([{ seq: 2, epoch: 1 }]);
   });
 });
+
+describe('recovery push and install', () => {
+  test('the recovery leader\'s install bumps every pushed record\'s rsn and puts the pushed tombstones in its vacuum feed at their new rsn', () => {
+    const db = openDb();
+    const before = db.feed.since(0, 100).length;
+    db.beginPush();
+    db.pushRecords([
+      { key: key('live'), rsn: 4, dmaster: 0, flags: RecordFlags.MIGRATED_WITH_DATA, data: key('v') },
+      { key: key('gone'), rsn: 7, dmaster: 0, flags: RecordFlags.MIGRATED_WITH_DATA, data: Buffer.alloc(0) },
+    ]);
+    db.commitPush(9, true);
+    expect(db.install(9, { member: true, leader: true })).toBe(2);
+    expect(db.records.get(key('gone'))).toMatchObject({ rsn: 8, dmaster: 0 });
+    expect(db.feed.since(0, 100).slice(before).map((e) => [Buffer.from(e.key).toString(), e.rsn])).toEqual([['gone', 8]]);
+  });
+
+  test('a member that is not the leader installs without bumping or feeding: the leader vacuums the tombstones', () => {
+    const db = openDb();
+    const before = db.feed.since(0, 100).length;
+    db.beginPush();
+    db.pushRecords([{ key: key('gone'), rsn: 7, dmaster: 1, flags: RecordFlags.MIGRATED_WITH_DATA, data: Buffer.alloc(0) }]);
+    db.commitPush(9, true);
+    expect(db.install(9, { member: true, leader: false })).toBe(0);
+    expect(db.records.get(key('gone'))).toMatchObject({ rsn: 7 });
+    expect(db.feed.since(0, 100).length).toBe(before);
+  });
+});

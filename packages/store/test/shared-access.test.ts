@@ -1,7 +1,8 @@
 // Shared local access (DESIGN §2.2): a client locks and writes records in the node's db file
 // itself while the fence holds, and falls back to dbd in every other case.
-import { describe, expect, test } from 'vitest';
-import { RecordFlags, SharedAccessDb, newLockToken } from '@ctdbng/store';
+import BetterSqlite3 from 'better-sqlite3';
+import { describe, expect, onTestFinished, test } from 'vitest';
+import { RecordFlags, SharedAccessDb, StoreBusyError, newLockToken } from '@ctdbng/store';
 import { fencedPair, incarnation, key, nowNs } from './helpers.js';
 
 function withRecord(data = 'v', dmaster = 0, flags = 0) {
@@ -170,6 +171,115 @@ describe('SharedAccessDb store and unlock', () => {
     lockOk(sa);
     expect(sa.unlock(key('a'), 12345)).toEqual({ ok: false, lockLost: true });
   });
+});
+
+describe('SharedAccessDb update (lock, fn, store, unlock in one transaction)', () => {
+  test('update writes what fn returns from the current data, keeps rsn and dmaster, and leaves no lock row', () => {
+    const { db, sa } = withRecord('41');
+    const seen: string[] = [];
+    const r = sa.update(key('a'), (current) => {
+      seen.push(current.toString());
+      // Inside the transaction, before any write: there is no lock row to see, ever.
+      expect(db.locks.get(key('a'))).toBeUndefined();
+      return key(String(Number(current.toString()) + 1));
+    });
+    expect(r).toEqual({ ok: true, header: { rsn: 5, dmaster: 0, flags: 0 }, data: key('42') });
+    expect(seen).toEqual(['41']);
+    expect(db.records.get(key('a'))).toMatchObject({ rsn: 5, dmaster: 0, data: key('42') });
+    expect(db.locks.get(key('a'))).toBeUndefined();
+  });
+
+  test('update is one write transaction: from its read to its write no other writer gets in', () => {
+    const { db, sa, path } = withRecord('1');
+    const other = new BetterSqlite3(path);
+    onTestFinished(() => {
+      other.close();
+    });
+    other.pragma('busy_timeout = 0');
+    let otherWrite: unknown;
+    sa.update(key('a'), () => {
+      try {
+        other.exec('BEGIN IMMEDIATE');
+        other.exec('ROLLBACK');
+        otherWrite = 'got in';
+      } catch (err) {
+        otherWrite = (err as { code?: string }).code;
+      }
+      return key('2');
+    });
+    expect(otherWrite).toBe('SQLITE_BUSY');
+    expect(db.records.get(key('a'))?.data).toEqual(key('2'));
+    expect(db.locks.get(key('a'))).toBeUndefined();
+  });
+
+  test('update of a record with AUTOMATIC clears the flag when it stores data', () => {
+    const { db, sa } = withRecord('', 0, RecordFlags.AUTOMATIC);
+    const r = sa.update(key('a'), () => key('x'));
+    expect(r.ok && r.header.flags).toBe(0);
+    expect(db.records.get(key('a'))?.flags).toBe(0);
+  });
+
+  test('update returning empty data deletes: a tombstone and its feed entry in the same transaction', () => {
+    const { db, sa } = withRecord('old');
+    db.meta.set({ wipe_epoch: 4 });
+    expect(sa.update(key('a'), () => Buffer.alloc(0))).toMatchObject({ ok: true, data: Buffer.alloc(0) });
+    expect(db.records.get(key('a'))).toMatchObject({ rsn: 5, data: Buffer.alloc(0) });
+    expect(db.feed.since(0, 10)).toMatchObject([{ key: key('a'), rsn: 5, epoch: 4 }]);
+  });
+
+  test('update falls back, without calling fn or writing, wherever lock would: frozen, fence, absent, not dmaster, locked, marked', () => {
+    const cases: [string, (p: ReturnType<typeof withRecord>) => void, string][] = [
+      ['frozen', (p) => p.db.meta.set({ frozen: 1 }), 'frozen'],
+      ['lease lapsed', (p) => p.db.meta.setLease(nowNs() - 1), 'fence'],
+      ['another incarnation', (p) => p.db.meta.set({ incarnation: incarnation + 1 }), 'fence'],
+      ['not dmaster', (p) => p.db.records.put(key('a'), { rsn: 5, dmaster: 1, flags: 0 }, key('v')), 'not_dmaster'],
+      ['held', (p) => p.db.lock(key('a'), { holder: 'dbd', pid: 1, expiresNs: nowNs() + 1e9, token: 77 }), 'locked'],
+      ['marked', (p) => p.db.locks.mark(key('a')), 'locked'],
+    ];
+    for (const [name, arrange, fallback] of cases) {
+      const pair = withRecord('v');
+      arrange(pair);
+      let calls = 0;
+      const r = pair.sa.update(key('a'), () => {
+        calls++;
+        return key('new');
+      });
+      expect(r, name).toEqual({ ok: false, fallback });
+      expect(calls, name).toBe(0);
+      expect(pair.db.records.get(key('a'))?.data, name).toEqual(key('v'));
+      expect(pair.db.feed.count(), name).toBe(0);
+    }
+    const { sa } = fencedPair();
+    expect(sa.update(key('nothing'), () => key('x'))).toEqual({ ok: false, fallback: 'absent' });
+  });
+
+  test('a throw from fn rolls the step back: nothing written, no lock row, the error reaches the caller', () => {
+    const { db, sa } = withRecord('keep');
+    expect(() => sa.update(key('a'), () => {
+      throw new RangeError('fn refused');
+    })).toThrow(RangeError);
+    expect(db.records.get(key('a'))?.data).toEqual(key('keep'));
+    expect(db.locks.get(key('a'))).toBeUndefined();
+    // The connection is usable afterwards (the transaction was rolled back, not left open).
+    expect(sa.update(key('a'), () => key('next')).ok).toBe(true);
+  });
+
+  test('an update on a busy file gives StoreBusyError after the bound, without calling fn', () => {
+    const { sa, path } = withRecord('v');
+    const other = new BetterSqlite3(path);
+    onTestFinished(() => {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+    });
+    other.pragma('busy_timeout = 0');
+    other.exec('BEGIN IMMEDIATE');
+    let calls = 0;
+    expect(() => sa.update(key('a'), () => {
+      calls++;
+      return key('x');
+    })).toThrow(StoreBusyError);
+    expect(calls).toBe(0);
+  }, 15_000);
 });
 
 describe('newLockToken', () => {

@@ -2,7 +2,7 @@
 import { attachCommand, getdbmapCommand } from './dbs.js';
 import { getvnnmapCommand, listnodesCommand, nodestatusCommand, pingCommand, pnnCommand, statusCommand, uptimeCommand } from './nodes.js';
 import { banCommand, continueCommand, recoverCommand, stopCommand, unbanCommand } from './recovery.js';
-import { catdbCommand, cattdbCommand, deletekeyCommand, readkeyCommand, writekeyCommand } from './records.js';
+import { catdbCommand, cattdbCommand, deletekeyCommand, incrkeyCommand, readkeyCommand, writekeyCommand } from './records.js';
 import { getvarCommand, listvarsCommand, setvarCommand, statisticsCommand } from './tunables.js';
 import type { CommandSpec } from './types.js';
 import { vacuumCommand } from './vacuum.js';
@@ -22,6 +22,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   readkeyCommand,
   writekeyCommand,
   deletekeyCommand,
+  incrkeyCommand,
   getvarCommand,
   setvarCommand,
   listvarsCommand,

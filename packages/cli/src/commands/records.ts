@@ -1,9 +1,9 @@
-// readkey, writekey, deletekey, catdb, cattdb (DESIGN §10). Always on the local node, as ctdb.
+// readkey, writekey, deletekey, incrkey, catdb, cattdb (DESIGN §10). Always on the local node, as ctdb.
 import type { CliDb, HeldRecord } from '../client-types.js';
 import { parseBytesArg } from '../format/bytes.js';
 import { dumpedLine, readkeyJson, readkeyText, recordJson, recordText, type RecordJson } from '../format/records.js';
 import { openExistingDb } from './dbs.js';
-import { arg, type CommandContext, type CommandSpec, type Output } from './types.js';
+import { arg, CommandError, type CommandContext, type CommandSpec, type Output } from './types.js';
 
 /** Runs `op` (which unlocks on success) with the record lock; unlocks if it fails. */
 async function underLock(db: CliDb, key: Buffer, op: (held: HeldRecord) => Promise<unknown>): Promise<void> {
@@ -55,6 +55,36 @@ export const deletekeyCommand: CommandSpec = {
     const key = parseBytesArg(arg(args, 1));
     await underLock(db, key, (held) => held.delete({ unlock: true }));
     return { json: { db: db.name, key: key.toString('utf8'), ok: true }, text: '' };
+  },
+};
+
+/** The counter a record holds: empty (absent, deleted) is 0, else decimal digits with an optional '-'. */
+function counterOf(data: Buffer): number {
+  if (data.length === 0) return 0;
+  const text = data.toString('utf8');
+  const n = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n)) throw new CommandError(`the record holds ${JSON.stringify(text.slice(0, 40))}, not a decimal counter`);
+  return n;
+}
+
+export const incrkeyCommand: CommandSpec = {
+  name: 'incrkey',
+  summary: 'add DELTA (default 1) to a decimal counter record in one step and print the new value',
+  args: [{ name: 'db' }, { name: 'key' }, { name: 'delta', optional: true, integer: true }],
+  scope: 'local',
+  async run({ client }, args) {
+    const db = await openExistingDb(client, arg(args, 0));
+    const key = parseBytesArg(arg(args, 1));
+    const delta = args[2] === undefined || args[2] === '' ? 1 : Number(args[2]);
+    let value = 0;
+    // One db.update: read, add and store under the lock in one step (one SQLite transaction with
+    // shared access; fetch-lock, store and unlock through dbd otherwise).
+    await db.update(key, (current) => {
+      value = counterOf(current) + delta;
+      if (!Number.isSafeInteger(value)) throw new CommandError(`the counter would leave the safe integer range (${value})`);
+      return String(value);
+    });
+    return { json: { db: db.name, key: key.toString('utf8'), value }, text: `${value}\n` };
   },
 };
 

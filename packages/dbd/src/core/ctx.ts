@@ -7,6 +7,7 @@ import type { DbdStats } from './stats.js';
 import type { Databases } from './databases.js';
 import { NodeStatus } from './recovery-support/node-status.js';
 import { RedirectMemory } from './record-flow/lost-handover.js';
+import { SlicedWork } from './vacuum-support/slices.js';
 
 export interface VnnState {
   /** The installed generation (also after a restart, from the state file); 0 = none. */
@@ -44,6 +45,8 @@ export class Ctx {
   readonly redirects = new RedirectMemory();
   /** dbd appended to a db's vacuum feed (set by the core: vacuumd is told, §4.1). */
   feedGrew: (dbId: number) => void = () => undefined;
+  /** Vacuum batches answered a slice at a time (vacuum-support/slices.ts). */
+  readonly slices = new SlicedWork(this);
 
   constructor(readonly cfg: CoreConfig, readonly io: CoreIo, readonly stats: DbdStats, readonly dbs: Databases) {
     this.pnn = cfg.pnn;

@@ -22,6 +22,7 @@ import { LinkMonitor, keepaliveTimerId } from './links.js';
 import { unbanTimerId } from './controls.js';
 import { VacuumRemotes } from './vacuum-support/remote.js';
 import { FeedNotifier, feedGrewTimerId } from './vacuum-support/feed.js';
+import { sliceTimerPrefix } from './vacuum-support/slices.js';
 
 export const sweepTimerId = 'sweep';
 export const sweepIntervalMs = 500;
@@ -182,6 +183,8 @@ export class DbdCore implements FlowHooks {
         return this.traverses.onTimeout(n);
       case 'vacuum':
         return this.vacuumRemotes.onTimeout(n);
+      case sliceTimerPrefix:
+        return this.ctx.slices.onTimer(n);
       default:
         this.ctx.log.warn({ timer: id }, 'unknown timer');
     }

@@ -18,10 +18,19 @@ import { Checkpointer } from './checkpointer.js';
 import { createRequire } from 'node:module';
 
 const checkpointIntervalMs = 250;
+/** Checkpoint passes while clients keep writing (the WAL reached checkpointRestartFrames). */
+const checkpointBusyIntervalMs = 10;
+/** A WAL of this many frames is restarted (SQLite's own autocheckpoint default, ~4 MiB). */
+const checkpointRestartFrames = 1000;
+/** Frames written between two passes that count as clients writing steadily (dbd's lease writes are ~4 a second). */
+const checkpointBusyFrames = 100;
+/** A RESTART finding the writer lock taken is tried again this often, this far apart. */
+const checkpointRestartTriesMax = 20;
+const checkpointRestartRetryMs = 0.05;
 const recoverySteps = new Set(['freeze', 'pullDb', 'pushDbStart', 'pushDbBatch', 'pushDbCommit', 'installGeneration', 'thaw']);
-/** A WAL past this size is restarted (TRUNCATE) instead of only backfilled. */
+/** A WAL file past this size is truncated (TRUNCATE) instead of only backfilled. */
 const walBytesMax = 16 * 1024 * 1024;
-/** How long a checkpoint in the worker waits for the writer lock (clients retry meanwhile). */
+/** How long a RESTART or TRUNCATE in the worker waits for the writer lock (clients retry meanwhile). */
 const checkpointBusyMs = 5;
 
 function isPidAlive(pid: number): boolean {
@@ -144,9 +153,12 @@ async function main(): Promise<void> {
     log.error({ err, port: cfg.metricsPortBase }, 'metrics endpoint not started');
     return undefined;
   });
-  const checkpointer = new Checkpointer(createRequire(import.meta.url).resolve('better-sqlite3'), checkpointIntervalMs, checkpointBusyMs, walBytesMax);
+  const checkpointer = new Checkpointer(createRequire(import.meta.url).resolve('better-sqlite3'), {
+    intervalMs: checkpointIntervalMs, busyIntervalMs: checkpointBusyIntervalMs, restartFramesMin: checkpointRestartFrames, busyFramesMin: checkpointBusyFrames,
+    restartTriesMax: checkpointRestartTriesMax, restartRetryMs: checkpointRestartRetryMs, busyMs: checkpointBusyMs, walBytesMax,
+  });
   const checkpoints = setInterval(() => guarded(() => {
-    checkpointer.setPaths(core.ctx.dbs.all().map((db) => db.file.path));
+    checkpointer.setFiles(core.ctx.dbs.all().map((db) => ({ path: db.file.path, persistent: db.info.persistent })));
   }), checkpointIntervalMs);
   log.info({ address: cfg.nodeAddress, port: cfg.nodePort, socket: cfg.clientSocket, incarnation: core.ctx.incarnation }, 'dbd started');
 

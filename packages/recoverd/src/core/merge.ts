@@ -1,9 +1,13 @@
 // The merge of a volatile db's copies during recovery (DESIGN §5.3.2, CTDB's recdb_add_traverse).
 // Per key: the highest rsn wins; on equal rsn the copy pulled from the node its own header names
 // as dmaster is preferred; otherwise CTDB's rule: the incoming copy replaces the kept one only if
-// the kept one names the leader as dmaster. Tombstones take part, then are dropped. The result is
-// pushed with rsn unchanged, dmaster = leader and MIGRATED_WITH_DATA (the leader's own store adds
-// rsn + 1, so its copy is strictly newest, §2.1 rule 5).
+// the kept one names the leader as dmaster. Tombstones take part, and a tombstone that wins is
+// pushed as a tombstone (DESIGN §5.3.2 drops it): a recovery that fails after some pushes leaves
+// copies of the old generation that still count (§5.4), and without the tombstone in the pushed
+// copies the next merge would take an older copy with data — a deleted record back. The leader's
+// vacuumd then vacuums those tombstones. The result is pushed with rsn unchanged, dmaster =
+// leader and MIGRATED_WITH_DATA (the leader's install adds rsn + 1, so its copy is strictly
+// newest, §2.1 rule 5).
 import { RecordFlag } from '@ctdbng/protocol';
 
 /** A copy of one record as pulled from node `from`. */
@@ -59,11 +63,10 @@ export class Merger {
     return this.kept.size;
   }
 
-  /** The records to push: live winners only, owned by the leader. Key order. */
+  /** The records to push, winning tombstones included, owned by the leader. Key order. */
   result(): MergedRecord[] {
     const out: MergedRecord[] = [];
     for (const c of this.kept.values()) {
-      if (c.data.length === 0) continue; // a tombstone that won: the key stays deleted
       out.push({ key: c.key, rsn: c.rsn, dmaster: this.leader, flags: c.flags | RecordFlag.MIGRATED_WITH_DATA, data: c.data });
     }
     out.sort((a, b) => Buffer.compare(a.key, b.key));

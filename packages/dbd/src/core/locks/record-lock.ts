@@ -45,6 +45,27 @@ export function takeLock(ctx: Ctx, db: DbState, key: Buffer, holder: string, pid
   throw new Error('takeLock: no attempt returned');
 }
 
+/**
+ * takeLock for a local waiter, the record read in the same transaction (one SQLite transaction
+ * where reading first and locking after took two): `elsewhere` when this node is not its dmaster.
+ */
+export function takeLockIfHere(ctx: Ctx, db: DbState, key: Buffer, holder: string, pid: number): TakeResult | { elsewhere: true; record: StoredRecord | undefined } {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const token = ctx.newLockToken();
+    const expiresNs = ctx.io.clock.nowNs() + ctx.tunables.lockLeaseSeconds * 1e9;
+    const res = db.file.lockIfDmaster(key, ctx.pnn, { holder, pid, expiresNs, token });
+    if (res.result === 'elsewhere') return { elsewhere: true, record: res.record };
+    if (res.result === 'ok') return { ok: true, token, record: res.record, expiresNs };
+    if (attempt === 0 && holderGone(ctx, res.row)) {
+      breakLock(ctx, db, res.row, res.row.expires_ns <= ctx.io.clock.nowNs() ? 'lease expired' : 'holder pid dead');
+      continue;
+    }
+    return { ok: false, row: res.row };
+  }
+  // Unreachable: the second attempt returns either way.
+  throw new Error('takeLockIfHere: no attempt returned');
+}
+
 /** Breaks every lock whose holder is gone (periodic sweep); returns the dbs that changed. */
 export function sweepLocks(ctx: Ctx): DbState[] {
   const changed: DbState[] = [];

@@ -47,15 +47,18 @@ export function brokenInvariant(ctx: Ctx, db: DbState, what: string, detail: Rec
 export function onDmasterRequest(ctx: Ctx, db: DbState, from: number, msg: ctdbng.v1.DmasterRequest): 'dmaster' | 'passed' | 'refused' {
   const key = Buffer.from(msg.key);
   const header = headerOf(msg.header);
-  const rec = db.file.records.get(key);
-  if (rec === undefined || rec.dmaster !== from) {
-    brokenInvariant(ctx, db, 'DmasterRequest from a node that is not the recorded dmaster', { from, recorded: rec?.dmaster ?? null });
+  if (msg.newDmaster === ctx.pnn) return becomeDmaster(ctx, db, key, header, Buffer.from(msg.data), from) ? 'dmaster' : 'refused';
+  // The check and the write in one transaction (the read used to be one of its own).
+  const recorded = db.file.tx(() => {
+    const rec = db.file.records.get(key);
+    if (rec === undefined || rec.dmaster !== from) return rec?.dmaster ?? null;
+    db.file.records.put(key, { rsn: header.rsn, dmaster: msg.newDmaster, flags: header.flags }, msg.data);
+    return from;
+  });
+  if (recorded !== from) {
+    brokenInvariant(ctx, db, 'DmasterRequest from a node that is not the recorded dmaster', { from, recorded });
     return 'refused';
   }
-  if (msg.newDmaster === ctx.pnn) {
-    return becomeDmaster(ctx, db, key, header, Buffer.from(msg.data)) ? 'dmaster' : 'refused';
-  }
-  db.file.tx(() => db.file.records.put(key, { rsn: header.rsn, dmaster: msg.newDmaster, flags: header.flags }, msg.data));
   ctx.sendNode(msg.newDmaster, { dmasterReply: { dbId: db.info.dbId, key, header: { ...header, dmaster: msg.newDmaster }, data: msg.data, callId: msg.callId } });
   return 'passed';
 }
@@ -63,21 +66,30 @@ export function onDmasterRequest(ctx: Ctx, db: DbState, from: number, msg: ctdbn
 /**
  * At the new dmaster: store with rsn + 1, so this copy is strictly the newest (§2.1.5). A local
  * copy already at that rsn or above breaks the rule: nothing is stored, a recovery is asked
- * for. Returns whether the record was stored.
+ * for. With `from` (the lmaster became the dmaster of a DmasterRequest), the sender must also be
+ * the dmaster recorded here (§2.1.4). Returns whether the record was stored.
  */
-export function becomeDmaster(ctx: Ctx, db: DbState, key: Buffer, header: RecordHeader, data: Buffer): boolean {
-  const stale = db.file.records.get(key);
+export function becomeDmaster(ctx: Ctx, db: DbState, key: Buffer, header: RecordHeader, data: Buffer, from?: number): boolean {
   const rsn = header.rsn + 1;
-  if (stale !== undefined && stale.rsn >= rsn) {
-    brokenInvariant(ctx, db, 'incoming record not newer than the local copy', { staleRsn: stale.rsn, incomingRsn: header.rsn });
-    return false;
-  }
   const flags = data.length > 0 ? header.flags | RecordFlags.MIGRATED_WITH_DATA : header.flags;
-  db.file.tx(() => {
+  // The checks and the write in one transaction (the read used to be one of its own).
+  const refused = db.file.tx((): (() => void) | undefined => {
+    const stale = db.file.records.get(key);
+    if (from !== undefined && (stale === undefined || stale.dmaster !== from)) {
+      return () => brokenInvariant(ctx, db, 'DmasterRequest from a node that is not the recorded dmaster', { from, recorded: stale?.dmaster ?? null });
+    }
+    if (stale !== undefined && stale.rsn >= rsn) {
+      return () => brokenInvariant(ctx, db, 'incoming record not newer than the local copy', { staleRsn: stale.rsn, incomingRsn: header.rsn });
+    }
     db.file.records.put(key, { rsn, dmaster: ctx.pnn, flags }, data);
     // A tombstone that arrives by migration enters this node's vacuum feed (§4.1).
     if (data.length === 0) db.file.feed.append(key, rsn, db.file.meta.get().wipe_epoch);
+    return undefined;
   });
+  if (refused !== undefined) {
+    refused();
+    return false;
+  }
   if (data.length === 0) ctx.feedGrew(db.info.dbId);
   ctx.stats.inc('migrations_in');
   return true;

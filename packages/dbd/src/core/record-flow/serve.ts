@@ -7,7 +7,7 @@ import type { StoredRecord } from '@ctdbng/store';
 import type { Ctx } from '../ctx.js';
 import type { DbState } from '../databases.js';
 import { releaseIfIdle, type CallWaiter, type KeyState, type LocalWaiter } from './key-state.js';
-import { clientHolder, migrationHolder, takeLock, type TakeResult } from '../locks/record-lock.js';
+import { clientHolder, migrationHolder, takeLock, takeLockIfHere, type TakeResult } from '../locks/record-lock.js';
 import { brokenInvariant, migrateOut } from './migrate.js';
 
 export interface FlowHooks {
@@ -25,9 +25,7 @@ export function pump(ctx: Ctx, hooks: FlowHooks, db: DbState, ks: KeyState): voi
       return;
     }
     const head = ks.waiters[0]!;
-    const rec = db.file.records.get(ks.key);
-    const here = rec !== undefined && rec.dmaster === ctx.pnn;
-    const progressed = here ? serveHere(ctx, hooks, db, ks, head, rec) : serveElsewhere(ctx, db, ks, head, rec);
+    const progressed = takesLock(ctx, head) ? serveLocking(ctx, hooks, db, ks, head) : serveHead(ctx, hooks, db, ks, head);
     if (!progressed) return;
   }
   if (ks.marked) {
@@ -35,6 +33,39 @@ export function pump(ctx: Ctx, hooks: FlowHooks, db: DbState, ks: KeyState): voi
     ks.marked = false;
   }
   releaseIfIdle(db.keys, ks);
+}
+
+function serveHead(ctx: Ctx, hooks: FlowHooks, db: DbState, ks: KeyState, head: LocalWaiter | CallWaiter): boolean {
+  const rec = db.file.records.get(ks.key);
+  const here = rec !== undefined && rec.dmaster === ctx.pnn;
+  return here ? serveHere(ctx, hooks, db, ks, head, rec) : serveElsewhere(ctx, db, ks, head, rec);
+}
+
+/** A local fetch_lock, or another node's call (not our own call come back): served under the record lock. */
+function takesLock(ctx: Ctx, head: LocalWaiter | CallWaiter): boolean {
+  return head.kind === 'lock' || (head.kind === 'call' && head.call.origin !== ctx.pnn);
+}
+
+/**
+ * A head that needs the record lock: serveHead's read and serveHere's lock in one transaction
+ * (the common case of the ZeroMQ path and of a migration's dmaster: the record is here and free).
+ */
+function serveLocking(ctx: Ctx, hooks: FlowHooks, db: DbState, ks: KeyState, head: LocalWaiter | CallWaiter): boolean {
+  const holder = head.kind === 'lock' ? clientHolder(head.clientId) : migrationHolder;
+  const taken = takeLockIfHere(ctx, db, ks.key, holder, head.kind === 'lock' ? head.pid : 0);
+  if ('elsewhere' in taken) return serveElsewhere(ctx, db, ks, head, taken.record);
+  if (!taken.ok) {
+    waitForLock(ctx, hooks, db, ks, taken);
+    return false;
+  }
+  ks.waiters.shift();
+  if (head.kind !== 'call') {
+    grant(ctx, db, head, taken, taken.record!);
+  } else {
+    ctx.stats.inc('calls_served_remote');
+    migrateOut(ctx, db, ks.key, taken.record!, taken.token, head.call.origin, head.call.callId);
+  }
+  return true;
 }
 
 /** This node is dmaster: grant the lock, answer a read, or migrate to a caller. */

@@ -40,9 +40,16 @@ export function deletedSince(ctx: Ctx, m: BodyOf<'deletedSince'>, reply: Reply):
   });
 }
 
+/** Feed entries trimmed per transaction: an ack of a whole page (4,000) held the file for ms. */
+export const trimEntriesPerSlice = 256;
+
 export function ackDeleted(ctx: Ctx, m: BodyOf<'ackDeleted'>, reply: Reply): void {
   const db = ctx.dbs.get(m.dbId);
   if (db === undefined) return reply({ error: { code: ErrorCode.ERR_UNKNOWN_DB, message: `no db with id 0x${m.dbId.toString(16)}` } });
-  db.file.tx(() => db.file.feed.trimThrough(Number(m.seq)));
-  reply({ ok: {} });
+  const seq = Number(m.seq);
+  // A slice at a time (slices.ts): the oldest entries first, so what is left is always a suffix.
+  ctx.slices.repeat(
+    () => db.file.tx(() => db.file.feed.trimSome(seq, trimEntriesPerSlice)) === trimEntriesPerSlice,
+    () => reply({ ok: {} }),
+  );
 }

@@ -105,7 +105,11 @@ function unreachable(pnn: number, n: number, code: number): NodeResults {
   return { pnn, results: new Array<ctdbng.v1.VacuumResult>(n).fill(Result.VACUUM_RESULT_UNREACHABLE), refusedCode: code };
 }
 
-/** A member's side of one phase: per-key results, or the whole batch refused. */
+/**
+ * A member's side of one phase: per-key results, or the whole batch refused. A slice at a time
+ * (slices.ts): a freeze or a new generation between two slices refuses the keys not done yet
+ * (UNREACHABLE, as a refused batch's), and the lmaster retries them.
+ */
 export function onVacuumBatch(ctx: Ctx, from: number, generation: number, m: BodyOf<'vacuumBatch'>): void {
   const answer = (results: ctdbng.v1.VacuumResult[], refusedCode = 0): void =>
     ctx.sendNode(from, { vacuumBatchReply: { batchId: m.batchId, results, refusedCode } });
@@ -114,24 +118,30 @@ export function onVacuumBatch(ctx: Ctx, from: number, generation: number, m: Bod
   if (ctx.frozen()) return answer([], ErrorCode.ERR_FROZEN);
   if (generation !== ctx.vnn.generation) return answer([], ErrorCode.ERR_WRONG_GENERATION);
   const store = m.phase === Phase.VACUUM_PHASE_STORE_TOMBSTONE;
-  const results = db.file.tx(() =>
-    m.keys.map((k) => {
-      const key = Buffer.from(k.key ?? Buffer.alloc(0));
-      const rsn = Number(k.rsn);
-      if (lmasterOf(key, ctx.vnn.pnns) === ctx.pnn) return Result.VACUUM_RESULT_IS_LMASTER;
-      const rec = db.file.records.get(key);
-      if (rec === undefined) return Result.VACUUM_RESULT_ABSENT;
-      if (rec.dmaster === ctx.pnn) return Result.VACUUM_RESULT_IS_DMASTER;
-      if (rec.rsn > rsn) return Result.VACUUM_RESULT_NEWER;
-      if (db.file.locks.get(key) !== undefined) return Result.VACUUM_RESULT_LOCKED;
-      if (store) {
-        // The one case where another node holds a copy with the dmaster's rsn: identical tombstones (§4.3a).
-        db.file.records.put(key, { rsn, dmaster: from, flags: RecordFlags.MIGRATED_WITH_DATA }, Buffer.alloc(0));
-        return Result.VACUUM_RESULT_STORED;
-      }
-      db.file.records.remove(key);
-      return Result.VACUUM_RESULT_DELETED;
-    }),
-  );
-  answer(results);
+  const results = new Array<ctdbng.v1.VacuumResult>(m.keys.length).fill(Result.VACUUM_RESULT_UNREACHABLE);
+  ctx.slices.run(m.keys.length, (lo, hi) => {
+    if (ctx.frozen() || generation !== ctx.vnn.generation) return false;
+    db.file.tx(() => {
+      for (let i = lo; i < hi; i++) results[i] = memberStep(ctx, db, from, store, m.keys[i]!);
+    });
+    return true;
+  }, () => answer(results));
+}
+
+function memberStep(ctx: Ctx, db: DbState, from: number, store: boolean, k: ctdbng.v1.IVacuumKey): ctdbng.v1.VacuumResult {
+  const key = Buffer.from(k.key ?? Buffer.alloc(0));
+  const rsn = Number(k.rsn);
+  if (lmasterOf(key, ctx.vnn.pnns) === ctx.pnn) return Result.VACUUM_RESULT_IS_LMASTER;
+  const rec = db.file.records.get(key);
+  if (rec === undefined) return Result.VACUUM_RESULT_ABSENT;
+  if (rec.dmaster === ctx.pnn) return Result.VACUUM_RESULT_IS_DMASTER;
+  if (rec.rsn > rsn) return Result.VACUUM_RESULT_NEWER;
+  if (db.file.locks.get(key) !== undefined) return Result.VACUUM_RESULT_LOCKED;
+  if (store) {
+    // The one case where another node holds a copy with the dmaster's rsn: identical tombstones (§4.3a).
+    db.file.records.put(key, { rsn, dmaster: from, flags: RecordFlags.MIGRATED_WITH_DATA }, Buffer.alloc(0));
+    return Result.VACUUM_RESULT_STORED;
+  }
+  db.file.records.remove(key);
+  return Result.VACUUM_RESULT_DELETED;
 }
