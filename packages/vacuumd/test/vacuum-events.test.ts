@@ -185,6 +185,18 @@ describe('an idle tick', () => {
   });
 });
 
+describe('feed pages', () => {
+  it('a pass pulls the feed in pages of VacuumBatchSize entries (one batch held at a time, not four), until caught up', () => {
+    const { dbd, core, io, settle } = rig({ settings: { batchSizeCount: 10 } });
+    for (let i = 0; i < 35; i++) dbd.delete(`k${i}`);
+    core.wake(db);
+    settle();
+    const pages = io.requests.filter((r) => r.body === 'deletedSince').map((r) => r.deletedSince!.limit);
+    expect(pages).toEqual([10, 10, 10, 10]);
+    expect(dbd.purged).toHaveLength(35);
+  });
+});
+
 describe('one pass at a time', () => {
   it('VacuumNow waits for the running pass and answers when its own is done', () => {
     const { dbd, core, io, reports, vacuumNowAnswer } = rig({ settings: { batchSizeCount: 1 } });
