@@ -1,4 +1,4 @@
-// Starting one daemon process of a node for the supervisor: `process.execPath <bin>` with
+// Starting one daemon process of a node for the supervisor: `process.execPath [flags] <bin>` with
 // CTDBNG_BASE=<node dir>, stdout and stderr appended to log/<daemon>.log.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, rmSync } from 'node:fs';
@@ -23,7 +23,7 @@ export function spawnDaemon(dir: string, daemon: string, env: NodeJS.ProcessEnv)
   if (daemon === 'dbd') rmSync(nodePaths.socket(dir), { force: true });
   const fd = openSync(nodePaths.logFile(dir, daemon), 'a');
   try {
-    const child = spawn(process.execPath, [...daemonNodeArgs(env), bin], { cwd: dir, env: { ...env, CTDBNG_BASE: dir }, stdio: ['ignore', fd, fd] });
+    const child = spawn(process.execPath, [...spec.nodeArgs, ...daemonNodeArgs(env), bin], { cwd: dir, env: { ...env, CTDBNG_BASE: dir }, stdio: ['ignore', fd, fd] });
     const exited = new Promise<ChildExit>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
       child.once('error', () => resolve({ code: null, signal: null }));
