@@ -114,28 +114,35 @@ export interface CheckpointerOptions {
 }
 
 export class Checkpointer {
-  private readonly worker: Worker;
+  /** Started with the first db file: a dbd with no db attached (as at start) runs no thread. */
+  private worker: Worker | undefined;
 
-  constructor(sqlitePath: string, o: CheckpointerOptions) {
-    this.worker = new Worker(workerSource, { eval: true, workerData: { sqlitePath, ...o } });
-    this.worker.unref();
-  }
+  constructor(private readonly sqlitePath: string, private readonly o: CheckpointerOptions) {}
 
-  private files = '';
+  private files = '[]';
 
   /**
    * The db files to keep checkpointed (all attached dbs of this node); posted only when they
-   * change. dbd calls this when a db is attached, not on a timer; the worker passes every
-   * intervalMs only while it has a file.
+   * change. dbd calls this when a db is attached, not on a timer; the worker thread starts with
+   * the first file and passes every intervalMs only while it has a file.
    */
   setFiles(files: { path: string; persistent: boolean }[]): void {
     const key = JSON.stringify(files);
     if (key === this.files) return;
     this.files = key;
+    if (this.worker === undefined) {
+      this.worker = new Worker(workerSource, { eval: true, workerData: { sqlitePath: this.sqlitePath, ...this.o } });
+      this.worker.unref();
+    }
     this.worker.postMessage(files);
   }
 
+  /** Whether the worker thread runs (tests). */
+  get started(): boolean {
+    return this.worker !== undefined;
+  }
+
   async close(): Promise<void> {
-    await this.worker.terminate();
+    await this.worker?.terminate();
   }
 }
