@@ -25,4 +25,6 @@ tmp="$CTDBNG_BASE/.conf.$daemon.$$"
   echo "location = stderr"
 } > "$tmp" && mv "$tmp" "$CTDBNG_BASE/ctdbng.conf"
 [ -f "$CTDBNG_BASE/ctdbng.tunables" ] || : > "$CTDBNG_BASE/ctdbng.tunables"
-exec node "/opt/ctdbng/packages/$daemon/dist/shell/main.js"
+# vacuumd's V8 flags: the same as vacuumdNodeArgs in packages/cli/src/cluster/daemons.ts.
+if [ "$daemon" = vacuumd ]; then set -- --lite-mode --max-semi-space-size=1 --v8-pool-size=1; else set --; fi
+exec node "$@" "/opt/ctdbng/packages/$daemon/dist/shell/main.js"

@@ -223,6 +223,10 @@ export class SimCluster {
     for (; this.writesSeen < this.model.writes.length; this.writesSeen++) {
       const w = this.model.writes[this.writesSeen]!;
       if (w.outcome !== 'failed') this.holders.set(w.key, new Set([`${w.pnn}/${w.incarnation}`]));
+      // Acknowledged (in the event just handled) by a node still serving a generation older than
+      // one installed elsewhere: the tail of its lease after it was left out (§2.2, §5.4).
+      const writer = this.nodes[w.pnn]?.dbd?.ctx;
+      if (w.outcome === 'acked' && writer !== undefined && writer.incarnation === w.incarnation && writer.vnn.generation < this.lastGeneration) this.model.ackedInSupersededGeneration(w);
     }
     for (const n of this.nodes) {
       const inc = n.dbd?.ctx.incarnation;

@@ -39,6 +39,19 @@ export class Model {
    */
   private readonly leftOutAt = new Map<string, number[]>();
 
+  /**
+   * Writes acknowledged by a node that served a generation older than one already installed
+   * elsewhere: left out by it, the node still served until the lease it held from before the
+   * freeze lapsed (DESIGN §2.2: the leader waits that lease out before any thaw), and its copies
+   * of that older generation do not count in any later merge (§5.4), so such a write may be lost.
+   */
+  private readonly superseded = new Set<WriteOp>();
+
+  /** `w` was acknowledged by a node serving a generation older than the newest installed. */
+  ackedInSupersededGeneration(w: WriteOp): void {
+    this.superseded.add(w);
+  }
+
   /** A generation installed at `atMs` left out a node that held `key` ('*' for every key). */
   leftOut(key: string, atMs: number): void {
     const times = this.leftOutAt.get(key) ?? [];
@@ -82,6 +95,7 @@ export class Model {
   }
 
   private mayBeLost(w: WriteOp): boolean {
+    if (this.superseded.has(w)) return true;
     return [...(this.leftOutAt.get(w.key) ?? []), ...(this.leftOutAt.get('*') ?? [])].some((t) => t >= w.doneMs);
   }
 

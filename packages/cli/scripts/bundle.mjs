@@ -19,6 +19,11 @@ const TOOLS = [
   { pkg: 'packages/cli', entry: 'ctdbng-main' },
   { pkg: 'packages/cli', entry: 'cluster-main' },
   { pkg: 'packages/bench', entry: 'main' },
+  // The daemons (issue 12, start): each node starts three at once, and resolving and compiling
+  // their ~80 ES modules each was most of a daemon's start-up CPU.
+  { pkg: 'packages/dbd', entry: 'shell/main', out: 'dbd-main' },
+  { pkg: 'packages/recoverd', entry: 'shell/main', out: 'recoverd-main' },
+  { pkg: 'packages/vacuumd', entry: 'shell/main', out: 'vacuumd-main' },
 ];
 
 /** Packages with a native addon, or files they find at run time: required from node_modules. */
@@ -113,8 +118,8 @@ const started = performance.now();
 const pkgs = new Set(TOOLS.map((t) => t.pkg));
 for (const pkg of pkgs) rmSync(join(root, pkg, 'dist/bundle'), { recursive: true, force: true });
 await Promise.all([...pkgs].map((pkg) => writeTypeFiles(join(root, pkg, 'dist/bundle'))));
-const outputs = await Promise.all(TOOLS.map(async ({ pkg, entry }) => {
-  const outfile = join(root, pkg, 'dist/bundle', `${entry}.cjs`);
+const outputs = await Promise.all(TOOLS.map(async ({ pkg, entry, out }) => {
+  const outfile = join(root, pkg, 'dist/bundle', `${out ?? entry}.cjs`);
   await build({
     entryPoints: [join(root, pkg, 'dist', `${entry}.js`)],
     outfile,

@@ -63,10 +63,15 @@ export class FaultSwitch {
     const now = performance.now();
     if (now - this.checkedMs < this.pollMs) return this.current;
     this.checkedMs = now;
-    let mtime: number;
+    // No exception for a missing file (the usual case, checked on every message at most every
+    // pollMs): building one per check was a visible share of an idle daemon's CPU.
+    let mtime: number | undefined;
     try {
-      mtime = statSync(this.path).mtimeMs;
+      mtime = statSync(this.path, { throwIfNoEntry: false })?.mtimeMs;
     } catch {
+      mtime = undefined; // unreadable (permissions): as no file
+    }
+    if (mtime === undefined) {
       // No file: no faults.
       this.mtimeMs = -1;
       this.current = noFaults;

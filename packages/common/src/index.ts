@@ -13,3 +13,4 @@ export * from './send-queue.js';
 export * from './timers.js';
 export * from './durable-file.js';
 export * from './core-io.js';
+export * from './reconnect.js';

@@ -296,6 +296,11 @@ export class Cluster {
 
   // ---- time
 
+  /** The ids of the timers armed on node pnn now. */
+  armedTimers(pnn: number): string[] {
+    return [...this.timers[pnn]!.keys()].sort();
+  }
+
   /** Moves virtual time forward, firing due timers in order (and delivering what they send). */
   advance(ms: number): void {
     const until = this.now + ms * 1e6;

@@ -1,9 +1,9 @@
 // Scenarios of dbd's side of recovery (DESIGN §5.3, §2.2, §2.1.9) on three dbd cores wired in
 // memory; the test plays the leader's recoverd and sends the recovery controls itself.
-import { describe, expect, test } from 'vitest';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { lmasterOf } from '@ctdbng/common';
 import { RecordFlags } from '@ctdbng/store';
-import { keyWithLmaster, startCluster, type Cluster } from './harness.js';
+import { Cluster, keyWithLmaster, startCluster } from './harness.js';
 import { batch, ctl, freeze, install, merge, pageRecords, pullAll, push, recover, type FreezeReply, type WireRecord } from './recovery-driver.js';
 
 const vnnmap = [0, 1, 2];
@@ -521,6 +521,28 @@ describe('node state', () => {
 
 describe('links', () => {
   const tunables = { keepaliveIntervalSeconds: 1, keepaliveLimitCount: 3 };
+
+  test('one periodic timer per node: no keepalive timer, keepalives and the silence check ride on the lease-probe tick', () => {
+    const c = startCluster({ tunables });
+    c.advance(3000);
+    for (const core of c.cores) expect(c.armedTimers(core.ctx.pnn)).toEqual(['lease-probe', 'sweep']);
+    // Members probe every peer: no keepalive is needed on top.
+    expect(c.sentBodies.get('keepalive') ?? 0).toBe(0);
+  });
+
+  test('dbds that neither probe nor ack (no generation yet) keep their links up with keepalives sent on the lease-probe timer', () => {
+    const c = new Cluster({ tunables });
+    onTestFinished(() => c.close());
+    for (const core of c.cores) core.start();
+    for (const a of c.cores) for (const b of c.cores) if (a !== b) a.onLinkUp(b.ctx.pnn);
+    c.runUntilIdle();
+    c.advance(5000);
+    for (const core of c.cores) expect(c.armedTimers(core.ctx.pnn)).toEqual(['lease-probe', 'sweep']);
+    // KeepaliveInterval 1 s: about one keepalive per second to each of the 2 peers of 3 nodes.
+    expect(c.sentBodies.get('keepalive') ?? 0).toBeGreaterThanOrEqual(3 * 2 * 4);
+    expect(c.sentBodies.get('probe') ?? 0).toBe(0);
+    for (const ev of c.events) expect(ev.filter((e) => e.link?.state === 'down')).toEqual([]);
+  });
 
   test('a peer silent for KeepaliveInterval × KeepaliveLimit is reported down and a recovery is wanted', () => {
     const c = startCluster({ tunables });

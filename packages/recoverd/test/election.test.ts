@@ -1,7 +1,7 @@
 // Leader election (DESIGN §5.1) on an in-memory network of recoverd cores with fake dbds.
 import { describe, expect, it } from 'vitest';
 import { silentLogger, defaultTunables } from '@ctdbng/common';
-import { Election } from '../src/core/election.js';
+import { Election, startDelayMsMax } from '../src/core/election.js';
 import type { PeerMessage } from '../src/core/io.js';
 import { MemVotes, SimCluster } from './sim-net.js';
 
@@ -149,6 +149,84 @@ describe('election', () => {
     for (const p of cut) c.nodes[p]!.dbd.linksUp = undefined;
     c.run(6_000);
     for (const n of c.nodes) expect(n.core.election.leader).toBe(leader);
+  });
+});
+
+describe('election timing', () => {
+  it('a follower beats every LeaderTimeout / 4 (not every LeaderBroadcastInterval), and a stable cluster keeps its leader and term', () => {
+    const c = new SimCluster(5, 8765);
+    c.start();
+    c.run(5000);
+    const [leader] = c.leaders();
+    expect(leader).toBeDefined();
+    const term = c.nodes[leader!]!.core.election.term;
+    const from = c.trace.length;
+    c.run(10_000);
+    const follower = [0, 1, 2, 3, 4].find((p) => p !== leader)!;
+    const beats = c.trace.slice(from).filter((l) => l.includes('message recoverdHeartbeat') && l.endsWith(`from ${follower}`)).length;
+    // 10 s at 500 ms to 4 peers: 80 (250 ms would be 160).
+    expect(beats).toBeGreaterThanOrEqual(76);
+    expect(beats).toBeLessThanOrEqual(84);
+    expect(c.leaders()).toEqual([leader]);
+    for (const n of c.nodes) expect(n.core.election.term).toBe(term);
+    for (const n of c.nodes) expect(n.core.membership.visible(c.time.now)).toHaveLength(5);
+  });
+
+  it('a new leader broadcasts again one LeaderBroadcastInterval after winning, not at the slower beat of a follower', () => {
+    const c = new SimCluster(3, 2468);
+    c.start();
+    c.run(5000);
+    const [leader] = c.leaders();
+    const won = c.trace.findIndex((l) => l.includes('message leaderBroadcast') && l.endsWith(`from ${leader}`));
+    const times = c.trace.slice(won).filter((l) => l.includes('message leaderBroadcast') && l.endsWith(`from ${leader}`)).map((l) => Number(l.split(' ')[0]));
+    const distinct = [...new Set(times.map((t) => Math.floor(t / 10)))];
+    expect(distinct.length).toBeGreaterThan(2);
+    // Consecutive rounds of broadcasts (each round reaches the 2 peers within a few ms).
+    const rounds = times.filter((t, i) => i === 0 || t - times[i - 1]! > 20);
+    for (let i = 1; i < rounds.length; i++) expect(rounds[i]! - rounds[i - 1]!).toBeLessThanOrEqual(c.tunables.leaderBroadcastIntervalMs + 10);
+  });
+
+  it("the leader's broadcast is its heartbeat: one message per peer each LeaderBroadcastInterval on the one heartbeat timer", () => {
+    const c = new SimCluster(3, 4321);
+    c.start();
+    c.run(5000);
+    const [leader] = c.leaders();
+    expect(leader).toBeDefined();
+    expect([...c.nodes[leader!]!.timers.keys()]).not.toContain('broadcast');
+    const from = c.trace.length;
+    const startMs = c.time.now;
+    c.run(2000);
+    const sent = c.trace.slice(from).filter((l) => l.endsWith(`from ${leader}`)).map((l) => l.split(' ')[3]);
+    const interval = c.tunables.leaderBroadcastIntervalMs;
+    const rounds = Math.floor((c.time.now - startMs) / interval);
+    expect(sent.filter((b) => b === 'recoverdHeartbeat')).toEqual([]);
+    expect(sent.filter((b) => b === 'leaderBroadcast').length).toBeGreaterThanOrEqual(2 * (rounds - 1));
+    expect(sent.length).toBeLessThanOrEqual(2 * (rounds + 1));
+    // Followers still heartbeat, and every node sees a majority.
+    const follower = [0, 1, 2].find((p) => p !== leader)!;
+    expect(c.trace.slice(from).some((l) => l.includes('message recoverdHeartbeat') && l.endsWith(`from ${follower}`))).toBe(true);
+    expect(c.leaders()).toEqual([leader]);
+  });
+
+
+  it('a node that could not stand when its election timer fired tries again within the start delay, not a LeaderTimeout later', () => {
+    const timers: { id: string; ms: number }[] = [];
+    let canStand = false;
+    const e = new Election({
+      pnn: 0, pnns: [0, 1, 2], tunables: defaultTunables(), votes: new MemVotes(), lock: undefined, log: silentLogger(),
+      setTimer: (id, ms) => void timers.push({ id, ms }), cancelTimer: () => undefined, nowMs: () => 1000, send: () => undefined,
+      random: () => 0.99, canStand: () => canStand, onChange: () => undefined, onElection: () => undefined,
+    });
+    e.start();
+    timers.length = 0;
+    e.onTimer('election'); // own dbd not up yet, say: refused
+    expect(e.role).toBe('follower');
+    expect(timers).toHaveLength(1);
+    expect(timers[0]!.id).toBe('election');
+    expect(timers[0]!.ms).toBeLessThan(startDelayMsMax);
+    canStand = true;
+    e.onTimer('election');
+    expect(e.role).toBe('candidate');
   });
 });
 

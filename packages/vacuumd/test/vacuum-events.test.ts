@@ -156,6 +156,47 @@ describe('wake-ups', () => {
   });
 });
 
+describe('an idle tick', () => {
+  it('asks dbd for its tunables, the db map and the node state at once: one round trip of waiting, not three', () => {
+    const seen: number[] = [];
+    const { dbd, core, io, clock, settle } = rig({ deps: { onTunables: (list) => seen.push(list.length) } });
+    dbd.tunables = [{ name: 'VacuumInterval', value: 1 }];
+    io.replyDelayMs = 5;
+    const t0 = clock.t;
+    core.start();
+    // All three sent at the tick's moment, before any answer has come back.
+    expect(io.trace).toEqual([`${t0} 1 listTunables`, `${t0} 2 getDbMap`, `${t0} 3 getNodeState`]);
+    settle();
+    expect(seen).toEqual([1]);
+    // Every answer came 5 ms later: the refresh was done after one round trip (then the passes).
+    expect(io.trace.slice(3, 6)).toEqual([`${t0 + 5} 1 tunableList`, `${t0 + 5} 2 dbMap`, `${t0 + 5} 3 nodeState`]);
+  });
+
+  it('a db map that does not come keeps vacuumd waiting (no pass); the tunables that came are applied', () => {
+    const seen: number[] = [];
+    const { dbd, core, io, settle } = rig({ deps: { onTunables: (list) => seen.push(list.length) } });
+    dbd.tunables = [{ name: 'VacuumInterval', value: 1 }];
+    dbd.failing.set('getDbMap', ErrorCode.ERR_INTERNAL);
+    core.start();
+    settle();
+    expect(seen).toEqual([1]);
+    expect(io.requests.map((r) => r.body)).toEqual(['listTunables', 'getDbMap', 'getNodeState']);
+    expect(io.timers.has('tick')).toBe(true);
+  });
+});
+
+describe('feed pages', () => {
+  it('a pass pulls the feed in pages of VacuumBatchSize entries (one batch held at a time, not four), until caught up', () => {
+    const { dbd, core, io, settle } = rig({ settings: { batchSizeCount: 10 } });
+    for (let i = 0; i < 35; i++) dbd.delete(`k${i}`);
+    core.wake(db);
+    settle();
+    const pages = io.requests.filter((r) => r.body === 'deletedSince').map((r) => r.deletedSince!.limit);
+    expect(pages).toEqual([10, 10, 10, 10]);
+    expect(dbd.purged).toHaveLength(35);
+  });
+});
+
 describe('one pass at a time', () => {
   it('VacuumNow waits for the running pass and answers when its own is done', () => {
     const { dbd, core, io, reports, vacuumNowAnswer } = rig({ settings: { batchSizeCount: 1 } });
@@ -232,7 +273,7 @@ describe('failures inside the core', () => {
       request(body, timeoutMs);
       return 1; // a request id given twice
     };
-    core.vacuumNow('v.db', () => undefined);
+    // The refresh asks for the db map and the node state at once: the second id is a repeat.
     expect(() => core.vacuumNow('v.db', () => undefined)).toThrow(InvariantError);
   });
 

@@ -18,7 +18,7 @@ import { handleClientRequest } from './client-requests.js';
 import { handleNodeMessage } from './node-messages.js';
 import { Freezer, drainTimerId } from './recovery-support/freeze.js';
 import { Pushes } from './recovery-support/pull-push.js';
-import { LinkMonitor, keepaliveTimerId } from './links.js';
+import { LinkMonitor } from './links.js';
 import { unbanTimerId } from './controls.js';
 import { VacuumRemotes } from './vacuum-support/remote.js';
 import { FeedNotifier, feedGrewTimerId } from './vacuum-support/feed.js';
@@ -86,13 +86,11 @@ export class DbdCore implements FlowHooks {
     this.freezer.syncFrozenMeta();
     this.fence.tick();
     this.io.setTimer(sweepTimerId, sweepIntervalMs);
-    this.io.setTimer(keepaliveTimerId, this.ctx.tunables.keepaliveIntervalSeconds * 1000);
   }
 
   stop(): void {
     this.io.cancelTimer(probeTimerId);
     this.io.cancelTimer(sweepTimerId);
-    this.io.cancelTimer(keepaliveTimerId);
     this.pushes.abortAll();
     this.ctx.dbs.closeAll();
   }
@@ -156,9 +154,13 @@ export class DbdCore implements FlowHooks {
   }
 
   onTimer(id: string): void {
-    if (id === probeTimerId) return this.fence.tick();
+    if (id === probeTimerId) {
+      // One timer for every peer and purpose: probes (with the acks owed), then keepalives where
+      // nothing was sent, and the links' silence.
+      this.fence.tick();
+      return this.links.tick();
+    }
     if (id === sweepTimerId) return this.sweep();
-    if (id === keepaliveTimerId) return this.links.tick();
     if (id === drainTimerId) return this.freezer.checkDrain();
     if (id === feedGrewTimerId) return this.feed.flush();
     if (id === unbanTimerId) {

@@ -3,10 +3,11 @@
 // restarted) or a gap in the link's sequence numbers (a message lost) counts as the link going
 // down. Each of these asks for a recovery. Sequence numbers start again at 1 with each generation
 // the sender installs: a gap is a message of the same generation lost; what a cut dropped before
-// the recovery that followed it needs no second recovery.
+// the recovery that followed it needs no second recovery. There is no keepalive timer: `tick` runs
+// on the lease-probe timer (one timer per node for every peer and purpose), and sends a keepalive
+// only to a peer this node sent nothing to for KeepaliveInterval (probes keep a member's links busy).
 import type { Ctx } from './ctx.js';
 
-export const keepaliveTimerId = 'keepalive';
 
 interface PeerView {
   lastHeardNs: number;
@@ -52,14 +53,13 @@ export class LinkMonitor {
   }
 
   /**
-   * Timer: a keepalive to every peer this node sent nothing to for KeepaliveInterval (lease
-   * probes usually keep a link busy enough: one timer's traffic per peer, not one per purpose),
-   * and links silent too long are down.
+   * At every lease-probe tick: a keepalive to every peer this node sent nothing to for
+   * KeepaliveInterval (lease probes usually keep a link busy enough: one timer's traffic per
+   * peer, not one per purpose), and links silent too long are down.
    */
   tick(): void {
     const { ctx } = this;
     const intervalMs = ctx.tunables.keepaliveIntervalSeconds * 1000;
-    ctx.io.setTimer(keepaliveTimerId, intervalMs);
     const now = ctx.io.clock.nowNs();
     for (const p of ctx.peers()) if (now - (ctx.lastSentNs.get(p) ?? -Infinity) >= intervalMs * 1e6 * 0.9) ctx.sendNode(p, { keepalive: {} });
     const silentNsMax = intervalMs * ctx.tunables.keepaliveLimitCount * 1e6;

@@ -18,7 +18,12 @@ const { statSync } = require('node:fs');
 const Database = require(workerData.sqlitePath);
 const conns = new Map();
 let files = [];
-parentPort.on('message', (m) => { files = m; });
+/** The next pass; none while there is no file (an idle dbd with no db wakes nobody). */
+let timer;
+parentPort.on('message', (m) => {
+  files = m;
+  if (timer === undefined) timer = setTimeout(tick, workerData.intervalMs);
+});
 /** The WAL file's size and modification time: unchanged means nobody wrote since. */
 function walState(p) {
   try { const st = statSync(p + '-wal'); return { bytes: st.size, stamp: st.size + ':' + st.mtimeMs }; } catch { return { bytes: 0, stamp: '' }; }
@@ -85,9 +90,8 @@ function tick() {
     }
   }
   for (const [p, c] of conns) if (!files.some((f) => f.path === p)) { c.close(); conns.delete(p); lastFrames.delete(p); walSeen.delete(p); }
-  setTimeout(tick, busy ? workerData.busyIntervalMs : workerData.intervalMs);
+  timer = files.length === 0 ? undefined : setTimeout(tick, busy ? workerData.busyIntervalMs : workerData.intervalMs);
 }
-setTimeout(tick, workerData.intervalMs);
 `;
 
 export interface CheckpointerOptions {
@@ -110,24 +114,35 @@ export interface CheckpointerOptions {
 }
 
 export class Checkpointer {
-  private readonly worker: Worker;
+  /** Started with the first db file: a dbd with no db attached (as at start) runs no thread. */
+  private worker: Worker | undefined;
 
-  constructor(sqlitePath: string, o: CheckpointerOptions) {
-    this.worker = new Worker(workerSource, { eval: true, workerData: { sqlitePath, ...o } });
-    this.worker.unref();
-  }
+  constructor(private readonly sqlitePath: string, private readonly o: CheckpointerOptions) {}
 
-  private files = '';
+  private files = '[]';
 
-  /** The db files to keep checkpointed (all attached dbs of this node); posted only when they change. */
+  /**
+   * The db files to keep checkpointed (all attached dbs of this node); posted only when they
+   * change. dbd calls this when a db is attached, not on a timer; the worker thread starts with
+   * the first file and passes every intervalMs only while it has a file.
+   */
   setFiles(files: { path: string; persistent: boolean }[]): void {
     const key = JSON.stringify(files);
     if (key === this.files) return;
     this.files = key;
+    if (this.worker === undefined) {
+      this.worker = new Worker(workerSource, { eval: true, workerData: { sqlitePath: this.sqlitePath, ...this.o } });
+      this.worker.unref();
+    }
     this.worker.postMessage(files);
   }
 
+  /** Whether the worker thread runs (tests). */
+  get started(): boolean {
+    return this.worker !== undefined;
+  }
+
   async close(): Promise<void> {
-    await this.worker.terminate();
+    await this.worker?.terminate();
   }
 }

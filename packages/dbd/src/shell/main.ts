@@ -79,6 +79,8 @@ async function main(): Promise<void> {
   let links: NodeLinks | undefined;
   let events: EventsPublisher | undefined;
   const timers = new Timers((id) => guarded(() => core.onTimer(id)));
+  /** Tells the checkpointer worker the attached db files (set once the worker exists). */
+  let syncCheckpointFiles = (): void => undefined;
   const io: CoreIo = {
     sendToClient: (id, env) => (id.startsWith('r:') ? links?.reply(id.slice(2), env) : clients?.send(id, env)),
     sendToNode: (pnn, env) => links?.send(pnn, env),
@@ -88,7 +90,12 @@ async function main(): Promise<void> {
     random: hostRandom,
     wallMs: () => Date.now(),
     isPidAlive,
-    openDb: (identity: DbIdentity) => DbFile.open(dbPath(cfg, identity.name), identity),
+    openDb: (identity: DbIdentity) => {
+      const file = DbFile.open(dbPath(cfg, identity.name), identity);
+      // The checkpointer learns of the new file once the core has registered it.
+      setImmediate(() => syncCheckpointFiles());
+      return file;
+    },
     publish: (event) => events?.publish(event),
     nodeState: new NodeStateFile(cfg.stateDir, [cfg.volatileDir, cfg.persistentDir]),
   };
@@ -157,9 +164,10 @@ async function main(): Promise<void> {
     intervalMs: checkpointIntervalMs, busyIntervalMs: checkpointBusyIntervalMs, restartFramesMin: checkpointRestartFrames, busyFramesMin: checkpointBusyFrames,
     restartTriesMax: checkpointRestartTriesMax, restartRetryMs: checkpointRestartRetryMs, busyMs: checkpointBusyMs, walBytesMax,
   });
-  const checkpoints = setInterval(() => guarded(() => {
+  syncCheckpointFiles = () => guarded(() => {
     checkpointer.setFiles(core.ctx.dbs.all().map((db) => ({ path: db.file.path, persistent: db.info.persistent })));
-  }), checkpointIntervalMs);
+  });
+  syncCheckpointFiles();
   log.info({ address: cfg.nodeAddress, port: cfg.nodePort, socket: cfg.clientSocket, incarnation: core.ctx.incarnation }, 'dbd started');
 
   let stopping = false;
@@ -167,7 +175,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'dbd stopping');
-    clearInterval(checkpoints);
+    syncCheckpointFiles = () => undefined;
     void checkpointer.close();
     timers.clear();
     clients?.close();

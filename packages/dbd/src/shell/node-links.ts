@@ -4,7 +4,7 @@
 import { Dealer, Router } from 'zeromq';
 import { decodeEnvelope, encodeEnvelope, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
 import type { FaultSwitch, Logger, NodesFile } from '@ctdbng/common';
-import { SendQueue } from '@ctdbng/common';
+import { SendQueue, zmqReconnect } from '@ctdbng/common';
 
 export interface NodeLinkHandlers {
   onMessage(env: Envelope): void;
@@ -59,8 +59,7 @@ export class NodeLinks {
         routingId: `n${this.pnn}`,
         sendHighWaterMark: 10_000,
         maxMessageSize: this.frameBytesMax,
-        reconnectInterval: 100,
-        reconnectMaxInterval: 1000,
+        ...zmqReconnect,
       });
       dealer.events.on('handshake', () => this.h.onLinkUp(n.pnn));
       dealer.events.on('disconnect', () => this.h.onLinkDown(n.pnn));

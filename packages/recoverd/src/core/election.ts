@@ -11,7 +11,11 @@
 //   its own (it just does not adopt that term); safety does not rest on this: every control
 //   carries the leader's term and dbd refuses a lower one than it has seen.
 // - A node stands only when `canStand()` says so (not stopped, not banned, a majority visible).
-// - Election timeouts are randomized: 100–400 ms at start, then LeaderTimeout × [1, 2).
+// - Election timeouts are randomized: 100–400 ms at start, then LeaderTimeout × [1, 2); a node
+//   that could not stand when its timer fired looks again after 100–400 ms.
+// - A leader broadcasts when it wins and then at each of the core's heartbeats (`announce`,
+//   every LeaderBroadcastInterval): the broadcast is that node's heartbeat, one message per
+//   peer and one timer, not one of each per purpose.
 import type { Logger } from '@ctdbng/common';
 import type { BodyOf } from '@ctdbng/protocol';
 import type { ClusterLock, PeerMessage, VoteStore } from './io.js';
@@ -30,7 +34,7 @@ export interface ElectionTunables {
 }
 
 /** The election's timers (a part of the core's TimerId). */
-export type ElectionTimerId = 'election' | 'broadcast' | 'lock';
+export type ElectionTimerId = 'election' | 'lock';
 
 export interface ElectionDeps {
   pnn: number;
@@ -90,7 +94,6 @@ export class Election {
 
   onTimer(id: ElectionTimerId): void {
     if (id === 'election') this.onElectionTimer();
-    else if (id === 'broadcast') this.broadcast();
     else this.stepDown('cluster lock not taken within ClusterLockTimeout');
   }
 
@@ -197,7 +200,7 @@ export class Election {
   }
 
   stop(): void {
-    for (const id of ['election', 'broadcast', 'lock'] as const) this.d.cancelTimer(id);
+    for (const id of ['election', 'lock'] as const) this.d.cancelTimer(id);
     this.d.lock?.release();
   }
 
@@ -214,8 +217,11 @@ export class Election {
       return;
     }
     if (!this.d.canStand()) {
+      // Not eligible yet (its own dbd not answering, no majority heard: both usual while a
+      // cluster starts) or not at all: look again soon, at a random moment as at start, rather
+      // than a whole LeaderTimeout later. Nothing is sent until the node stands.
       if (this.roleValue === 'candidate') this.becomeFollower();
-      this.armElectionTimer();
+      this.d.setTimer('election', startDelayMsMin + Math.floor(this.d.random() * (startDelayMsMax - startDelayMsMin)));
       return;
     }
     this.standForElection();
@@ -247,7 +253,7 @@ export class Election {
     this.d.cancelTimer('election');
     this.d.setTimer('lock', this.d.tunables.clusterLockTimeoutMs);
     this.d.lock.take();
-    this.broadcast();
+    this.announce();
     this.d.onChange();
   }
 
@@ -256,14 +262,19 @@ export class Election {
     this.leaderPnn = this.d.pnn;
     this.d.cancelTimer('election');
     this.d.log.info({ term: this.termValue }, 'leader');
-    this.broadcast();
+    this.announce();
     this.d.onChange();
   }
 
-  private broadcast(): void {
-    if (this.roleValue !== 'leader' && this.roleValue !== 'locking') return;
+  /**
+   * A leader (or a winner taking the cluster lock) tells every peer: returns whether it did. The
+   * core calls this at every heartbeat, every LeaderBroadcastInterval, and sends its plain
+   * heartbeat only when this returns false.
+   */
+  announce(): boolean {
+    if (this.roleValue !== 'leader' && this.roleValue !== 'locking') return false;
     for (const p of this.d.pnns) if (p !== this.d.pnn) this.d.send(p, { leaderBroadcast: { term: this.termValue, leader: this.d.pnn } });
-    this.d.setTimer('broadcast', this.d.tunables.leaderBroadcastIntervalMs);
+    return true;
   }
 
   private adoptTerm(term: number, where: string): void {
@@ -282,7 +293,6 @@ export class Election {
 
   private becomeFollower(): void {
     if (this.roleValue === 'locking' || this.roleValue === 'leader') {
-      this.d.cancelTimer('broadcast');
       this.d.cancelTimer('lock');
       this.d.lock?.release();
     }

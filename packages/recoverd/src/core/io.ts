@@ -38,11 +38,12 @@ export interface VoteStore {
 }
 
 /**
- * The core's timers: the election's (election, broadcast, lock), the own-dbd heartbeat, the
+ * The core's timers: the election's (election, lock), the heartbeat (to every peer: the leader's
+ * broadcast or a plain heartbeat; and a poll of the own dbd), the
  * leader's monitor pass (RecoverInterval, RerecoveryTimeout), and a recovery's wait for the
  * shared-access lease of nodes not frozen before the thaw (lease-wait).
  */
-export type TimerId = 'election' | 'broadcast' | 'lock' | 'heartbeat' | 'monitor' | 'lease-wait';
+export type TimerId = 'election' | 'lock' | 'heartbeat' | 'monitor' | 'lease-wait';
 
 export interface ClusterLock {
   /** Starts taking the lock; the shell answers with core.onLockHeld() or core.onLockLost(). */

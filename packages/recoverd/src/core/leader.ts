@@ -42,6 +42,12 @@ export interface LeaderDeps {
   recovered(durationMs: number): void;
 }
 
+/**
+ * At a cold start a new leader passes again this soon while a node of the nodes file has not
+ * answered yet (its daemons still starting, or the leader's connection to it not up yet).
+ */
+export const coldStartRetryMs = 100;
+
 type PassPhase =
   | { name: 'gather'; step: EveryNode<'nodeState'> }
   | { name: 'recover'; recovery: Recovery }
@@ -63,6 +69,8 @@ export class LeaderLoop {
   lastRecoveryMs = 0;
   readonly banning: BanCounter;
   private pass: Pass | undefined;
+  /** When this node became leader (reset). */
+  private ledSinceMs = -Infinity;
 
   constructor(private readonly d: LeaderDeps) {
     this.banning = new BanCounter(() => d.tunables.recoveryBanCount, Math.max(...d.pnns) + 1);
@@ -71,6 +79,7 @@ export class LeaderLoop {
   /** A new leadership: forget what a previous one knew; the first pass recovers (as CTDB does). */
   reset(): void {
     this.memory = newLeaderMemory();
+    this.ledSinceMs = this.d.nowMs();
   }
 
   /** A monitor pass is under way (at most one at a time). */
@@ -156,12 +165,30 @@ export class LeaderLoop {
       this.d.log.warn({ participants, nodes: this.d.pnns.length, reasons: decision.reasons }, 'recovery needed but no quorum');
       return t.recoverIntervalMs;
     }
+    if (this.waitsForEveryNode(views, participants)) {
+      this.d.log.debug({ participants }, 'cold start: waiting for every node before the first recovery');
+      return coldStartRetryMs;
+    }
     const sinceMs = this.d.nowMs() - this.lastRecoveryEndMs;
     if (sinceMs < t.rerecoveryTimeoutMs) return t.rerecoveryTimeoutMs - sinceMs;
     this.d.log.info({ reasons: decision.reasons }, 'recovery needed');
     const optional = new Set(participants.filter((pnn) => !decision.eligible.includes(pnn)));
     this.recover(p, views, participants, optional);
     return undefined;
+  }
+
+  /**
+   * A cold start: no node that answered has ever installed a generation (nor forgotten one), so
+   * no node can hold a lease or serve a record, and waiting costs nobody anything. Then, for up
+   * to LeaderTimeout after becoming leader, the first recovery waits for every node of the nodes
+   * file: one recovery of a majority would wait out the lease of the others (§2.2) and be
+   * followed by a second as soon as they answer.
+   */
+  private waitsForEveryNode(views: NodeViews, participants: readonly number[]): boolean {
+    if (participants.length === this.d.pnns.length) return false;
+    if (this.d.nowMs() - this.ledSinceMs >= this.d.tunables.leaderTimeoutMs) return false;
+    for (const st of views.values()) if (st !== undefined && (Number(st.generation) !== 0 || st.amnesiac)) return false;
+    return true;
   }
 
   private recover(p: Pass, views: NodeViews, participants: number[], optional: ReadonlySet<number>): void {

@@ -3,9 +3,12 @@
 // helper, and the answers to its own controls (onReply) — each handled to completion without
 // waiting; everything out through RecoverdIo. A broken invariant (InvariantError) is thrown from
 // the handler: the shell logs it and exits.
-// Every LeaderBroadcastInterval ("heartbeat") it: sends a heartbeat to every peer recoverd,
-// polls its own dbd's NodeState (PUB events may be lost), re-evaluates the majority, and
-// reconciles the dbd with what recoverd knows (SetActive, SetLeader).
+// At every heartbeat — one timer — it: sends one message to every peer recoverd (the leader's
+// broadcast from a leader, a heartbeat from any other node), polls its own dbd's NodeState (PUB
+// events may be lost), re-evaluates the majority, and reconciles the dbd with what recoverd knows
+// (SetActive, SetLeader). A leader beats every LeaderBroadcastInterval (§5.1); any other node
+// every LeaderTimeout / 4 when that is longer (`heartbeatIntervalMs`): four beats in the window in
+// which a node must be heard to count as visible, at half the messages of the default interval.
 import type { Logger, NodesFile, ReplyResult, RequestId, TunableValues } from '@ctdbng/common';
 import { assert, InvariantError } from '@ctdbng/common';
 import type { BodyOf, EnvelopeInit, Envelope } from '@ctdbng/protocol';
@@ -14,6 +17,16 @@ import { Election } from './election.js';
 import type { DbdTarget, NodeState, RecoverdIo, TimerId } from './io.js';
 import { LeaderLoop } from './leader.js';
 import { Membership } from './membership.js';
+
+/**
+ * The heartbeat timer's period: LeaderBroadcastInterval for a leader (its broadcast, §5.1);
+ * LeaderTimeout / 4 for any other node when that is longer, so that a node is heard four times
+ * within the LeaderTimeout that decides whether it is visible.
+ */
+export function heartbeatIntervalMs(t: Pick<TunableValues, 'leaderBroadcastIntervalMs' | 'leaderTimeoutMs'>, announcing: boolean): number {
+  if (announcing) return t.leaderBroadcastIntervalMs;
+  return Math.max(t.leaderBroadcastIntervalMs, Math.floor(t.leaderTimeoutMs / 4));
+}
 
 /** The controls to the own dbd (client socket), at most one of each kind in flight. */
 type OwnRequest = 'getnodestate' | 'setActive' | 'setLeader';
@@ -32,6 +45,7 @@ export class RecoverdCore {
   readonly leader: LeaderLoop;
   private own: { state: NodeState; atMs: number } | undefined;
   private wasLeader = false;
+  private wasAnnouncing = false;
   private stopped = false;
   /** Own-dbd controls in flight, by request id; a kind stays busy until its answer has been handled. */
   private readonly ownPending = new Map<RequestId, OwnRequest>();
@@ -88,7 +102,6 @@ export class RecoverdCore {
     if (this.stopped) return;
     switch (id) {
       case 'election':
-      case 'broadcast':
       case 'lock':
         return this.election.onTimer(id);
       case 'heartbeat':
@@ -166,14 +179,23 @@ export class RecoverdCore {
     return undefined;
   }
 
+  /**
+   * Every LeaderBroadcastInterval: one message to every peer — the leader's broadcast from a
+   * leader, a heartbeat from any other node (either makes this node visible, §5.1) — and a poll
+   * of the own dbd.
+   */
   private heartbeat(): void {
-    for (const p of this.pnns) if (p !== this.cfg.pnn) this.io.send(p, { recoverdHeartbeat: { pnn: this.cfg.pnn, term: this.election.term } });
     if (this.election.role !== 'follower') {
       const why = this.standCheck();
       if (why !== undefined) this.election.stepDown(why);
     }
+    if (!this.election.announce()) for (const p of this.pnns) if (p !== this.cfg.pnn) this.io.send(p, { recoverdHeartbeat: { pnn: this.cfg.pnn, term: this.election.term } });
     this.pollOwn();
-    this.io.setTimer('heartbeat', this.cfg.tunables.leaderBroadcastIntervalMs);
+    this.io.setTimer('heartbeat', heartbeatIntervalMs(this.cfg.tunables, this.announcing()));
+  }
+
+  private announcing(): boolean {
+    return this.election.role === 'leader' || this.election.role === 'locking';
   }
 
   /** Sends a control to the own dbd unless one of its kind is in flight. */
@@ -254,6 +276,11 @@ export class RecoverdCore {
   }
 
   private onElectionChange(): void {
+    // A new leader (or a winner taking the lock) broadcast at once; its next broadcast comes one
+    // LeaderBroadcastInterval later, not at the slower beat of a follower.
+    const announcing = this.announcing();
+    if (announcing && !this.wasAnnouncing) this.io.setTimer('heartbeat', this.cfg.tunables.leaderBroadcastIntervalMs);
+    this.wasAnnouncing = announcing;
     const leading = this.election.isLeader;
     this.io.metrics.leadership(leading, this.election.term);
     if (leading && !this.wasLeader) {

@@ -3,7 +3,7 @@
 // so the core also polls GetNodeState every heartbeat; an event only makes it look sooner.
 import { Subscriber } from 'zeromq';
 import { v1 } from '@ctdbng/protocol';
-import type { Logger } from '@ctdbng/common';
+import { zmqReconnect, type Logger } from '@ctdbng/common';
 
 export type DbdEvent = InstanceType<typeof v1.DbdEvent>;
 
@@ -14,7 +14,7 @@ export class DbdEvents {
   private closed = false;
 
   constructor(private readonly path: string, private readonly log: Logger) {
-    this.sub = new Subscriber({ linger: 0, maxMessageSize: eventFrameBytesMax, receiveHighWaterMark: 10_000, reconnectInterval: 100, reconnectMaxInterval: 1000 });
+    this.sub = new Subscriber({ linger: 0, maxMessageSize: eventFrameBytesMax, receiveHighWaterMark: 10_000, ...zmqReconnect });
   }
 
   connect(): void {

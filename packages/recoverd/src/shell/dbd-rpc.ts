@@ -6,7 +6,7 @@
 // connections to the core's contract: a request id now, the answer later as core.onReply.
 import { Dealer } from 'zeromq';
 import { decodeEnvelope, encodeEnvelope, frameBytesMax, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
-import { requestViaPromise, RequestIds, SendQueue, type FaultSwitch, type Logger, type NodeConfig, type ReplyResult, type RequestId } from '@ctdbng/common';
+import { requestViaPromise, RequestIds, SendQueue, zmqReconnect, type FaultSwitch, type Logger, type NodeConfig, type ReplyResult, type RequestId } from '@ctdbng/common';
 import type { RequestFn } from '../core/io.js';
 
 /** Requests waiting for a reply on one connection at most. */
@@ -37,8 +37,7 @@ export class DealerRpc {
       sendTimeout: 0,
       sendHighWaterMark: 10_000,
       maxMessageSize: frameBytesMax,
-      reconnectInterval: 100,
-      reconnectMaxInterval: 1000,
+      ...zmqReconnect,
     });
     this.queue = new SendQueue(this.dealer, sendQueueLengthMax);
   }

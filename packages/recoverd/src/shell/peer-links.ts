@@ -6,7 +6,7 @@ import { Dealer, Router } from 'zeromq';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '@ctdbng/protocol';
 import type { FaultSwitch, Logger, NodeConfig } from '@ctdbng/common';
 import type { PeerMessage } from '../core/io.js';
-import { SendQueue } from '@ctdbng/common';
+import { SendQueue, zmqReconnect } from '@ctdbng/common';
 
 /** recoverd messages are tiny; anything bigger is not ours. */
 export const peerFrameBytesMax = 64 * 1024;
@@ -34,8 +34,7 @@ export class PeerLinks {
         sendTimeout: 0,
         sendHighWaterMark: 1_000,
         maxMessageSize: peerFrameBytesMax,
-        reconnectInterval: 100,
-        reconnectMaxInterval: 1000,
+        ...zmqReconnect,
       });
       dealer.connect(`tcp://${n.address}:${this.cfg.recoverdPort}`);
       this.dealers.set(n.pnn, { dealer, queue: new SendQueue(dealer, peerSendQueueLengthMax) });

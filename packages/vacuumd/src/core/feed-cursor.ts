@@ -25,7 +25,7 @@ export interface FeedPull {
 }
 
 export function feedPageEntries(batchSizeCount: number): number {
-  return Math.max(1, Math.min(feedPageEntriesMax, batchSizeCount * 4));
+  return Math.max(1, Math.min(feedPageEntriesMax, batchSizeCount));
 }
 
 export interface FeedDeps {

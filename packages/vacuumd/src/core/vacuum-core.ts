@@ -5,7 +5,7 @@
 // and real timers; test/sim drives the same core with a simulated dbd and a virtual clock.
 import { ErrorCode } from '@ctdbng/protocol';
 import { InvariantError, type Logger, type ReplyResult, type RequestId } from '@ctdbng/common';
-import type { DbdRequestError, TunableSetting, VacuumIo, VacuumTimerId, VolatileDb } from './dbd-port.js';
+import type { DbdReply, DbdRequestError, DbRef, NodeStateView, TunableSetting, VacuumIo, VacuumTimerId, VolatileDb } from './dbd-port.js';
 import { DbdRequests, RequestTable } from './dbd-requests.js';
 import { FreezeGate } from './pause-on-freeze.js';
 import { PassScheduler, refused, type PassJob, type VacuumNowAnswer } from './pass-scheduler.js';
@@ -140,35 +140,36 @@ export class VacuumCore {
     return this.passes.busy() || this.requests.inFlight().length > 0;
   }
 
-  /** GetDbMap (volatile dbs only: persistent dbs have no tombstones), then NodeState.frozen. */
-  private refresh(then: (err: DbdRequestError | undefined) => void): void {
-    this.req.getDbMap((m) => {
-      if (!m.ok) return then(m.err);
+  /**
+   * GetDbMap (volatile dbs only: persistent dbs have no tombstones) and NodeState.frozen, asked at
+   * once (one round trip's wait and wake-up, not two); with `tunables`, ListTunables too. The
+   * answers are applied when all have come, in that order: tunables, dbs, freeze state.
+   */
+  private refresh(then: (err: DbdRequestError | undefined) => void, tunables?: (list: TunableSetting[]) => void): void {
+    let dbMap: DbdReply<DbRef[]> | undefined;
+    let nodeState: DbdReply<NodeStateView> | undefined;
+    let tunableList: DbdReply<TunableSetting[]> | undefined;
+    const all = (): void => {
+      if (dbMap === undefined || nodeState === undefined || (tunables !== undefined && tunableList === undefined)) return;
+      // dbd not answering the tunables: keep the values we have; the next tick asks again.
+      if (tunables !== undefined && tunableList?.ok === true) tunables(tunableList.value);
+      if (!dbMap.ok) return then(dbMap.err);
       this.dbs.clear();
-      for (const db of m.value) if (!db.persistent) this.dbs.set(db.dbId, { dbId: db.dbId, name: db.name });
-      this.req.getNodeState((st) => {
-        if (!st.ok) return then(st.err);
-        // The thaw event may have been dropped by PUB: NodeState says so too.
-        this.gate.report(st.value.frozen, st.value.generation, 'node-state');
-        then(undefined);
-      });
-    });
+      for (const db of dbMap.value) if (!db.persistent) this.dbs.set(db.dbId, { dbId: db.dbId, name: db.name });
+      if (!nodeState.ok) return then(nodeState.err);
+      // The thaw event may have been dropped by PUB: NodeState says so too.
+      this.gate.report(nodeState.value.frozen, nodeState.value.generation, 'node-state');
+      then(undefined);
+    };
+    if (tunables !== undefined) this.req.listTunables((r) => ((tunableList = r), all()));
+    this.req.getDbMap((r) => ((dbMap = r), all()));
+    this.req.getNodeState((r) => ((nodeState = r), all()));
   }
 
-  /** The interval tick: dbd's tunables (when asked for), refresh, a pass for every db, next tick. */
+  /** The interval tick: dbd's tunables (when asked for) and a refresh at once, a pass for every db, next tick. */
   private runTick(): void {
     if (this.stopping || this.ticking) return;
     this.ticking = true;
-    const onTunables = this.d.onTunables;
-    if (onTunables === undefined) return this.tickRefresh();
-    this.req.listTunables((r) => {
-      // dbd not answering: keep the values we have; the next tick asks again.
-      if (r.ok) onTunables(r.value);
-      this.tickRefresh();
-    });
-  }
-
-  private tickRefresh(): void {
     this.refresh((err) => {
       if (err !== undefined) this.d.log.warn({ err: String(err) }, 'dbd not answering; vacuum waits');
       else if (!this.stopping) this.wakeAll();
@@ -181,7 +182,7 @@ export class VacuumCore {
         this.d.log.error({ err }, 'vacuum tick failed');
       }
       this.armTick();
-    });
+    }, this.d.onTunables);
   }
 
   /** The passes ended: the tick comes at the earliest next try they left, if sooner. */
