@@ -179,27 +179,30 @@ export class SimCluster {
 
   private unchanged(): boolean {
     const sig = this.lastChecked;
-    let same = sig.length > 0;
+    const was = sig.length;
     let i = 0;
-    const put = (v: number): void => {
-      if (sig[i] !== v) {
-        same = false;
-        sig[i] = v;
-      }
-      i++;
-    };
-    put(this.model.deadVersion);
-    put(this.model.writes.length);
+    let same = was > 0;
+    const put = this.putSig;
+    same = put(sig, i++, this.model.deadVersion) && same;
+    same = put(sig, i++, this.model.writes.length) && same;
     for (const n of this.nodes) {
-      put(n.dbdEpoch);
-      put(n.changes());
-      put(n.dbd?.ctx.vnn.generation ?? -1);
-      put(n.serving() ? 1 : 0);
-      put(n.settledIn() ?? -1);
-      put(n.recoverd.isLeader() ? n.recoverd.term() : -1);
+      const ctx = n.dbd?.ctx;
+      same = put(sig, i++, n.dbdEpoch) && same;
+      same = put(sig, i++, n.changes()) && same;
+      same = put(sig, i++, ctx?.vnn.generation ?? -1) && same;
+      same = put(sig, i++, n.serving() ? 1 : 0) && same;
+      same = put(sig, i++, n.settledIn() ?? -1) && same;
+      same = put(sig, i++, n.recoverd.isLeader() ? n.recoverd.term() : -1) && same;
     }
     return same;
   }
+
+  /** Sets sig[i] = v; whether it was already v. */
+  private readonly putSig = (sig: number[], i: number, v: number): boolean => {
+    if (sig[i] === v) return true;
+    sig[i] = v;
+    return false;
+  };
 
   check(): void {
     if (this.unchanged()) return;

@@ -96,19 +96,32 @@ export function headersToLittleEndian(page: Buffer): { records: number; ascendin
 }
 
 export class PackedPages {
-  private readonly first: Statements;
-  private readonly next: Statements;
-  private readonly putMany: Statement<unknown[]>;
-  private readonly putOne: Statement<unknown[]>;
+  // Prepared on first use: a db that is never pulled or pushed (most attaches, a client's handle)
+  // does not compile ten statements, one of them a 64-row upsert.
+  private firstStmts: Statements | undefined;
+  private nextStmts: Statements | undefined;
+  private putManyStmt: Statement<unknown[]> | undefined;
+  private putOneStmt: Statement<unknown[]> | undefined;
   /** Bind values of putMany, reused. */
   private readonly args: unknown[] = new Array<unknown>(pushRowsPerStatement * 5);
 
   /** `orderInSql`: always the statement with ORDER BY (tests of the fallback). */
-  constructor(db: Database, private readonly orderInSql = false) {
-    this.first = statements(db, false);
-    this.next = statements(db, true);
-    this.putMany = db.prepare(columns + Array<string>(pushRowsPerStatement).fill('(?, ?, ?, ?, ?)').join(', ') + upsert);
-    this.putOne = db.prepare(`${columns}(?, ?, ?, ?, ?)${upsert}`);
+  constructor(private readonly db: Database, private readonly orderInSql = false) {}
+
+  private get first(): Statements {
+    return (this.firstStmts ??= statements(this.db, false));
+  }
+
+  private get next(): Statements {
+    return (this.nextStmts ??= statements(this.db, true));
+  }
+
+  private get putMany(): Statement<unknown[]> {
+    return (this.putManyStmt ??= this.db.prepare(columns + Array<string>(pushRowsPerStatement).fill('(?, ?, ?, ?, ?)').join(', ') + upsert));
+  }
+
+  private get putOne(): Statement<unknown[]> {
+    return (this.putOneStmt ??= this.db.prepare(`${columns}(?, ?, ?, ?, ?)${upsert}`));
   }
 
   /**
