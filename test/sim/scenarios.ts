@@ -19,6 +19,8 @@ export interface ScenarioRun {
   leader(): number | undefined;
   /** Asks node pnn's dbd for a recovery (as `ctdbng recover` does). */
   requestRecovery(pnn: number): void;
+  /** Stops (false) or resumes (true) the clients' random operations; one already started runs on. */
+  clientsActive(on: boolean): void;
 }
 
 export interface Scenario {
@@ -42,7 +44,14 @@ export function runScenario(sc: Scenario, o: { logs?: boolean; watchKey?: string
   c.start();
   if (!c.runUntil(() => converged(c), convergeBoundMs)) c.violations.push(`the cluster did not come up within ${convergeBoundMs} ms`);
   let faulty = true;
-  driveClients(c, rng.fork('clients'), () => faulty);
+  let paused = false;
+  // Each resume starts a new stream of client operations; an older one ends at its next tick.
+  let drives = 0;
+  const drive = (): void => {
+    const mine = ++drives;
+    driveClients(c, rng.fork(mine === 1 ? 'clients' : `clients-${mine}`), () => faulty && !paused && drives === mine);
+  };
+  drive();
   const s: ScenarioRun = {
     c,
     run: (ms) => c.run(ms),
@@ -54,6 +63,12 @@ export function runScenario(sc: Scenario, o: { logs?: boolean; watchKey?: string
     requestRecovery: (pnn) => {
       c.log(`recovery asked on node ${pnn}`);
       c.nodes[pnn]!.request(pnn, 'cli:admin', { requestRecovery: { reason: 'scenario' } }, () => undefined);
+    },
+    clientsActive: (on) => {
+      if (on === !paused) return;
+      paused = !on;
+      c.log(`clients ${on ? 'resumed' : 'paused'}`);
+      if (on) drive();
     },
   };
   const missed = c.violations.length === 0 ? sc.script(s) : '';
