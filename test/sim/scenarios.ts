@@ -300,6 +300,30 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    // The leader's GetNodeState to every other node is lost for a while (a random seed found it
+    // as an isolation shorter than LeaderTimeout): its pass sees only itself. Without a quorum it
+    // would recover with vnnmap [itself], a generation above the others', and G_max would then
+    // leave out every copy but its own.
+    name: 'hole 2: a leader that hears from no other node recovers nothing',
+    nodes: 5,
+    seed: 33,
+    script: (s) => {
+      s.run(500);
+      const l = s.leader();
+      if (l === undefined) return 'no leader';
+      const gen = (p: number): number => s.c.nodes[p]!.dbd?.ctx.status.installedGeneration ?? 0;
+      const before = gen(l);
+      const rules = s.c.nodes.filter((n) => n.pnn !== l).map((n) => ({ body: 'getNodeState', kind: 'control' as const, from: l, to: n.pnn, drop: true, always: true, hits: 0 }));
+      s.c.network.rules.push(...rules);
+      s.c.log(`leader ${l}: GetNodeState to the others lost`);
+      s.run(2 * s.c.tunables.leaderTimeoutMs + 500);
+      for (const r of rules) s.c.network.rules.splice(s.c.network.rules.indexOf(r), 1);
+      s.c.log(`leader ${l}: GetNodeState delivered again; its generation ${gen(l) === before ? 'unchanged' : 'changed'}`);
+      s.run(3_000);
+      return rules.every((r) => r.hits > 0) ? '' : 'no GetNodeState was lost';
+    },
+  },
+  {
     // The vnnmap is smaller than the nodes file (two of five nodes stopped: witnesses, not
     // members), so a pair cut off from the rest is a majority of its own vnnmap [a,b,c] but not
     // of the nodes file, while c with the two witnesses is. Counted over the vnnmap, the pair's
