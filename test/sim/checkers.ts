@@ -107,3 +107,13 @@ export function lostWrites(final: ReadonlyMap<string, string>, model: Model): st
   }
   return out;
 }
+
+/**
+ * 6. A generation is installed only with a quorum: its participants (witnesses included) are a
+ * majority of the nodes file (§1, §5.3 step 1). Checked once per generation, when the first dbd
+ * installs it.
+ */
+export function generationQuorum(generation: number, participants: readonly number[], nodesCount: number): string[] {
+  if (participants.length >= Math.floor(nodesCount / 2) + 1) return [];
+  return [`generation ${generation} installed with participants [${participants.join(',')}]: not a majority of the ${nodesCount} nodes`];
+}

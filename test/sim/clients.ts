@@ -34,13 +34,16 @@ export class SimClient {
 
   constructor(readonly id: string, readonly port: ClientPort, readonly sharedAccess: boolean, private readonly rng: Prng, private readonly model: Model, private readonly keys: readonly string[]) {}
 
-  /** Starts one operation unless one is running; `done` when it ended. */
-  act(done: () => void = () => undefined): void {
+  /**
+   * Starts one operation unless one is running; `done` when it ended. A named scenario may say
+   * which (`given`); otherwise the key and whether to delete are drawn.
+   */
+  act(done: () => void = () => undefined, given?: { key: string; del: boolean }): void {
     if (this.busy) return;
     this.busy = true;
     this.started++;
-    const key = this.rng.pick(this.keys);
-    const del = this.rng.chance(0.25);
+    const key = given?.key ?? this.rng.pick(this.keys);
+    const del = given?.del ?? this.rng.chance(0.25);
     const value = del ? '' : `${this.id}#${++this.opSeq}`;
     const op = { key, value, startMs: this.port.nowMs(), pnn: this.port.pnn, incarnation: this.port.incarnation() };
     const finish = (outcome: OpOutcome, why = ''): void => {

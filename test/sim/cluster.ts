@@ -4,7 +4,7 @@
 import { defaultTunables, parseNodesFile, silentLogger, type Logger, type NodesFile, type TunableValues } from '@ctdbng/common';
 import { pino } from 'pino';
 import { ctdbng, type Envelope, type EnvelopeInit } from '@ctdbng/protocol';
-import { dmasterNewest, leadersPerTerm, resurrections, twoWriters } from './checkers.js';
+import { dmasterNewest, generationQuorum, leadersPerTerm, resurrections, twoWriters } from './checkers.js';
 import { SimClient } from './clients.js';
 import { Model } from './model.js';
 import { Network } from './network.js';
@@ -271,6 +271,7 @@ export class SimCluster {
       const members = new Set(ctx.vnn.pnns.map((p) => `${p}/${ctx.status.participants.get(p) ?? -1}`));
       for (const [key, held] of this.holders) if ([...held].some((h) => !members.has(h))) this.model.leftOut(key, this.world.nowMs);
       this.log(`generation ${ctx.vnn.generation} installed: vnnmap [${ctx.vnn.pnns.join(',')}]`);
+      for (const x of generationQuorum(ctx.vnn.generation, [...ctx.status.participants.keys()], this.nodes.length)) this.violations.push(`${this.world.nowMs.toFixed(3)} ${x}`);
     }
   }
 
