@@ -125,11 +125,17 @@ export function converged(c: SimCluster): boolean {
     gens.add(ctx.vnn.generation);
     if (n.vacuumd.pending() !== 0) return false;
   }
-  // One leader every recoverd follows, not in the middle of a recovery.
+  // One leader every recoverd follows — a leader indeed: followers keep following one that
+  // stepped down until LeaderTimeout tells them — not in the middle of a recovery.
   const leaders = new Set(c.nodes.map((n) => n.recoverd.core?.election.leader));
   const leader = leaders.size === 1 ? [...leaders][0] : undefined;
-  if (leader === undefined || c.nodes[leader]!.recoverd.core?.leader.phase === 'recover') return false;
-  return gens.size === 1 && c.clients.every((x) => !x.busy);
+  const core = leader === undefined ? undefined : c.nodes[leader]!.recoverd.core;
+  if (core === undefined || !core.isLeader || core.leader.phase === 'recover') return false;
+  // And the generation is the leader's own (term in its high 32 bits): a new leader's first pass
+  // always recovers (§5.1), so until then the cluster has not settled.
+  const [gen] = [...gens];
+  if (gens.size !== 1 || Math.floor(gen! / 2 ** 32) !== core.election.term) return false;
+  return c.clients.every((x) => !x.busy);
 }
 
 /** The value of every key as the cluster serves it now: the dmaster's copy ('' = deleted or absent). */
