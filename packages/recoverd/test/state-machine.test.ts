@@ -1,8 +1,9 @@
 // The recoverd core as a state machine (DESIGN §12, STYLE §2 "One contract for the three cores"):
 // handlers run to completion, controls are requests answered through onReply, waits are timers.
 // What the driving must not change: the pacing of a recovery, the result whatever the order of
-// the answers, answers nobody waits for, one own-dbd control of a kind at a time, invariants
-// thrown from the handler, and the same trace from the same seed.
+// the answers, answers nobody waits for, one own-dbd control of a kind at a time (but a
+// GetNodeState unanswered for a heartbeat), invariants thrown from the handler, and the same
+// trace from the same seed.
 import { describe, expect, it } from 'vitest';
 import { defaultTunables, InvariantError, parseNodesFile, silentLogger, type ReplyResult, type RequestId } from '@ctdbng/common';
 import type { EnvelopeInit } from '@ctdbng/protocol';
@@ -179,6 +180,71 @@ describe('the own dbd', () => {
     core.onReply(requests[0]!.id, { ok: true, env: roundTrip(dbd.handle(roundTrip(requests[0]!.body))) });
     core.onTimer('heartbeat');
     expect(requests.filter((r) => r.body.getNodeState !== undefined)).toHaveLength(2);
+  });
+
+  it('a GetNodeState lost (its dbd restarted under it) is asked again before LeaderTimeout, so a leader whose dbd answers again does not step down', () => {
+    // Node 0 leads a 1-node cluster; the clock and the requests' timeouts are driven by hand.
+    let now = 0;
+    const requests: { id: RequestId; body: EnvelopeInit; timeoutMs: number; sentMs: number }[] = [];
+    const timers = new Map<TimerId, number>();
+    let next = 1;
+    const io: RecoverdIo = {
+      send: () => undefined,
+      request: (_to, body, timeoutMs) => {
+        requests.push({ id: next, body, timeoutMs, sentMs: now });
+        return next++;
+      },
+      votes: new MemVotes(), lock: undefined, metrics: nullMetrics,
+      setTimer: (id, ms) => void timers.set(id, now + ms),
+      cancelTimer: (id) => void timers.delete(id),
+      clock: { nowMs: () => now, nowNs: () => now * 1e6 },
+      random: { next: () => 0.5 },
+    };
+    const t = defaultTunables();
+    const core = new RecoverdCore({ pnn: 0, nodes: parseNodesFile('10.0.0.1'), tunables: t, log: silentLogger() }, io);
+    const dbd = new FakeDbd(0);
+    const answered = new Set<RequestId>();
+    const lost = new Set<RequestId>();
+    /** The dbd is down from deadFrom to deadTo: what is sent to it then is never answered. */
+    let deadFrom = Infinity;
+    let deadTo = -Infinity;
+    /** Runs to `until`: timers fire, requests time out (io's job), own requests are answered unless lost. */
+    const runTo = (until: number): void => {
+      for (;;) {
+        for (const r of requests) {
+          if (answered.has(r.id) || lost.has(r.id)) continue;
+          if (r.sentMs >= deadFrom && r.sentMs < deadTo) {
+            lost.add(r.id); // sent to the dbd that died: never answered
+            continue;
+          }
+          answered.add(r.id);
+          core.onReply(r.id, { ok: true, env: roundTrip(dbd.handle(roundTrip(r.body))) });
+        }
+        const due = [...timers].sort((a, b) => a[1] - b[1])[0];
+        const expiry = requests.filter((r) => lost.has(r.id) && !answered.has(r.id)).map((r) => ({ r, at: r.sentMs + r.timeoutMs })).sort((a, b) => a.at - b.at)[0];
+        const at = Math.min(due?.[1] ?? Infinity, expiry?.at ?? Infinity);
+        if (at > until) break;
+        now = at;
+        if (expiry !== undefined && expiry.at === at) {
+          answered.add(expiry.r.id);
+          core.onReply(expiry.r.id, { ok: false, reason: `no reply within ${expiry.r.timeoutMs} ms` });
+        } else {
+          timers.delete(due![0]);
+          core.onTimer(due![0]);
+        }
+      }
+      now = until;
+    };
+    core.start();
+    runTo(3 * t.leaderTimeoutMs);
+    expect(core.isLeader).toBe(true);
+    const term = core.election.term;
+    // The dbd restarts within 300 ms: what was sent to the one that died is never answered; the new one answers.
+    deadFrom = now + 1;
+    deadTo = deadFrom + 300;
+    runTo(now + 3 * t.leaderTimeoutMs);
+    expect(lost.size).toBeGreaterThan(0);
+    expect({ leader: core.isLeader, term: core.election.term }).toEqual({ leader: true, term });
   });
 
   it('after stop, answers and timers are ignored and the core asks for nothing more', () => {

@@ -49,7 +49,8 @@ export class RecoverdCore {
   private stopped = false;
   /** Own-dbd controls in flight, by request id; a kind stays busy until its answer has been handled. */
   private readonly ownPending = new Map<RequestId, OwnRequest>();
-  private readonly ownBusy = new Set<OwnRequest>();
+  /** The kinds of own-dbd control in flight, and when the newest of each was sent. */
+  private readonly ownBusy = new Map<OwnRequest, number>();
   private leaderLinkDownSinceMs: number | undefined;
   private readonly pnns: number[];
   /** Inside io.request: an answer must not come now (core-io contract: never inside the request). */
@@ -131,7 +132,7 @@ export class RecoverdCore {
         if (!a.ok) this.cfg.log.warn({ err: String(a.err) }, `${own} not applied by own dbd`);
       }
     } finally {
-      this.ownBusy.delete(own);
+      if (![...this.ownPending.values()].includes(own)) this.ownBusy.delete(own);
     }
   }
 
@@ -198,10 +199,18 @@ export class RecoverdCore {
     return this.election.role === 'leader' || this.election.role === 'locking';
   }
 
-  /** Sends a control to the own dbd unless one of its kind is in flight. */
+  /**
+   * Sends a control to the own dbd unless one of its kind is in flight. A GetNodeState in flight
+   * for a whole (non-leader) heartbeat, LeaderTimeout / 4 at most defaults, does not hold back the
+   * next poll: one lost with a dbd that died under it would otherwise blind this node until its
+   * LeaderTimeout expired, and a leader with no answer from its dbd for LeaderTimeout steps down
+   * — though the new dbd would have answered at once. A slow answer still counts when it comes.
+   */
   private requestOwn(kind: OwnRequest, body: EnvelopeInit): void {
-    if (this.ownBusy.has(kind)) return;
-    this.ownBusy.add(kind);
+    const now = this.io.clock.nowMs();
+    const since = this.ownBusy.get(kind);
+    if (since !== undefined && (kind !== 'getnodestate' || now - since < heartbeatIntervalMs(this.cfg.tunables, false))) return;
+    this.ownBusy.set(kind, now);
     this.ownPending.set(this.request('own', body, this.cfg.tunables.leaderTimeoutMs), kind);
   }
 
