@@ -179,9 +179,8 @@ export class SimCluster {
 
   private unchanged(): boolean {
     const sig = this.lastChecked;
-    const was = sig.length;
     let i = 0;
-    let same = was > 0;
+    let same = sig.length > 0;
     const put = this.putSig;
     same = put(sig, i++, this.model.deadVersion) && same;
     same = put(sig, i++, this.model.writes.length) && same;

@@ -137,7 +137,7 @@ export class SimNode implements NodeView {
     this.env.network.send(kind, fromPnn, this.pnn, `req:${clientId}`, withId, (env) => {
       const core = this.dbd;
       if (core === undefined || this.dbdEpoch !== epoch) return;
-        this.replies.set(`${clientId}/${env.requestId}`, reply);
+      this.replies.set(`${clientId}/${env.requestId}`, reply);
       if (this.failStep !== undefined && env.body === this.failStep) {
         this.failStepHits++;
         core.io.sendToClient(clientId, { requestId: env.requestId, error: { code: ctdbng.v1.ErrorCode.ERR_INTERNAL, message: `${this.failStep} failed (fault injection)` } });
@@ -184,7 +184,7 @@ export class SimNode implements NodeView {
     let cache = this.copyCache;
     if (cache === undefined || cache.file !== db.file) {
       const counter = this.copyChanges;
-      counter.n++; // another connection: its copies are read anew
+      counter.n++; // another connection (a restarted dbd, a db attached again): read anew
       const sql = db.file.sql;
       sql.function('sim_copies_changed', { varargs: false }, () => {
         counter.n++;
@@ -196,12 +196,12 @@ export class SimNode implements NodeView {
         CREATE TEMP TRIGGER IF NOT EXISTS sim_records_delete AFTER DELETE ON main.records BEGIN SELECT sim_copies_changed(); END;
         CREATE TEMP TRIGGER IF NOT EXISTS sim_meta_valid AFTER UPDATE OF valid ON main.meta BEGIN SELECT sim_copies_changed(); END;`);
       cache = {
-        file: db.file, changes: -1, counter, copies: [], valid: false,
+        file: db.file, changes: -1, copies: [], valid: false,
         all: sql.prepare<[], [Buffer, number, number, Buffer]>('SELECT key, rsn, dmaster, data FROM records').raw(true),
       };
       this.copyCache = cache;
     }
-    return cache.counter.n;
+    return this.copyChanges.n;
   }
 
   /** This node's copies of the simulation's db; read again only when its connection changed something. */
@@ -229,9 +229,8 @@ export class SimNode implements NodeView {
 
   private copyCache: {
     file: DbFile;
-    /** The trigger count when copies were read, and the count itself. */
+    /** copyChanges.n when the copies were read. */
     changes: number;
-    counter: { n: number };
     copies: CopyView[];
     valid: boolean;
     all: Statement<[], [Buffer, number, number, Buffer]>;
