@@ -181,8 +181,8 @@ export class RecoverdCore {
   }
 
   /**
-   * Every LeaderBroadcastInterval: one message to every peer — the leader's broadcast from a
-   * leader, a heartbeat from any other node (either makes this node visible, §5.1) — and a poll
+   * At every beat (`heartbeatIntervalMs`): one message to every peer — the leader's broadcast from
+   * a leader, a heartbeat from any other node (either makes this node visible, §5.1) — and a poll
    * of the own dbd.
    */
   private heartbeat(): void {
