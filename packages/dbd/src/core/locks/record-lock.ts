@@ -1,6 +1,6 @@
 // Taking record locks for dbd's waiters (DESIGN §2.1.7, §2.2): rows of the db's locks table,
 // leases with tokens; an expired lease or a dead holder pid is broken before we wait on it.
-import type { LockRow, StoredRecord } from '@ctdbng/store';
+import type { LockRequest, LockResult, LockRow, StoredRecord } from '@ctdbng/store';
 import type { Ctx } from '../ctx.js';
 import type { DbState } from '../databases.js';
 
@@ -28,21 +28,26 @@ export function breakLock(ctx: Ctx, db: DbState, row: LockRow, why: string): voi
   }
 }
 
-/** Tries to take the lock; breaks a lock whose holder is gone and tries once more. */
-export function takeLock(ctx: Ctx, db: DbState, key: Buffer, holder: string, pid: number): TakeResult {
-  for (let attempt = 0; attempt < 2; attempt++) {
+/**
+ * One attempt of `lock`, and one more after breaking a lock whose holder is gone. An answer other
+ * than ok or locked (lockIfDmaster's 'elsewhere') is returned as it is.
+ */
+function takeWith<Other extends { result: string }>(ctx: Ctx, db: DbState, holder: string, pid: number, lock: (req: LockRequest) => LockResult | Other): TakeResult | Other {
+  for (let attempt = 0; ; attempt++) {
     const token = ctx.newLockToken();
     const expiresNs = ctx.io.clock.nowNs() + ctx.tunables.lockLeaseSeconds * 1e9;
-    const res = db.file.lock(key, { holder, pid, expiresNs, token });
-    if (res.result === 'ok') return { ok: true, token, record: res.record, expiresNs };
-    if (attempt === 0 && holderGone(ctx, res.row)) {
-      breakLock(ctx, db, res.row, res.row.expires_ns <= ctx.io.clock.nowNs() ? 'lease expired' : 'holder pid dead');
-      continue;
-    }
-    return { ok: false, row: res.row };
+    const res = lock({ holder, pid, expiresNs, token });
+    if (res.result === 'ok') return { ok: true, token, record: (res as Extract<LockResult, { result: 'ok' }>).record, expiresNs };
+    if (res.result !== 'locked') return res as Other;
+    const row = (res as Extract<LockResult, { result: 'locked' }>).row;
+    if (attempt > 0 || !holderGone(ctx, row)) return { ok: false, row };
+    breakLock(ctx, db, row, row.expires_ns <= ctx.io.clock.nowNs() ? 'lease expired' : 'holder pid dead');
   }
-  // Unreachable: the second attempt returns either way.
-  throw new Error('takeLock: no attempt returned');
+}
+
+/** Tries to take the lock; breaks a lock whose holder is gone and tries once more. */
+export function takeLock(ctx: Ctx, db: DbState, key: Buffer, holder: string, pid: number): TakeResult {
+  return takeWith<never>(ctx, db, holder, pid, (req) => db.file.lock(key, req));
 }
 
 /**
@@ -50,20 +55,8 @@ export function takeLock(ctx: Ctx, db: DbState, key: Buffer, holder: string, pid
  * where reading first and locking after took two): `elsewhere` when this node is not its dmaster.
  */
 export function takeLockIfHere(ctx: Ctx, db: DbState, key: Buffer, holder: string, pid: number): TakeResult | { elsewhere: true; record: StoredRecord | undefined } {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const token = ctx.newLockToken();
-    const expiresNs = ctx.io.clock.nowNs() + ctx.tunables.lockLeaseSeconds * 1e9;
-    const res = db.file.lockIfDmaster(key, ctx.pnn, { holder, pid, expiresNs, token });
-    if (res.result === 'elsewhere') return { elsewhere: true, record: res.record };
-    if (res.result === 'ok') return { ok: true, token, record: res.record, expiresNs };
-    if (attempt === 0 && holderGone(ctx, res.row)) {
-      breakLock(ctx, db, res.row, res.row.expires_ns <= ctx.io.clock.nowNs() ? 'lease expired' : 'holder pid dead');
-      continue;
-    }
-    return { ok: false, row: res.row };
-  }
-  // Unreachable: the second attempt returns either way.
-  throw new Error('takeLockIfHere: no attempt returned');
+  const taken = takeWith(ctx, db, holder, pid, (req) => db.file.lockIfDmaster(key, ctx.pnn, req));
+  return 'result' in taken ? { elsewhere: true, record: taken.record } : taken;
 }
 
 /** Breaks every lock whose holder is gone (periodic sweep); returns the dbs that changed. */
