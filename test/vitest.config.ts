@@ -1,5 +1,8 @@
-// The one vitest config (npm test = vitest run --config test/vitest.config.ts). It lives in test/
-// because the repository root holds only package.json, tsconfig.json, README.md and directories.
+// The one vitest config. It lives in test/ because the repository root holds only package.json,
+// tsconfig.json, README.md and directories. `npm test` (test/run.mjs) runs it in two vitest
+// processes at once: unit then integration in the foreground, and sim beside them at nice 19;
+// `npx vitest run --config test/vitest.config.ts` runs the three projects one after the other
+// (sequence.groupOrder).
 // Three projects (STYLE §3); unit and sim use two workers (vitest's default is one fewer than the
 // cores: 1 on this project's 2-core machine kind):
 //   unit         packages/*/test/**/*.test.ts — one behaviour each, files run in parallel;
@@ -39,7 +42,9 @@ export default defineConfig({
           environment: 'node',
           maxWorkers: 2,
           sequence: { groupOrder: 1 },
-          testTimeout: 120_000,
+          // npm test runs this project beside the integration files at the lowest priority
+          // (test/run.mjs): a chunk that needs 2 s of CPU may wait for a core meanwhile.
+          testTimeout: 600_000,
         },
       },
       {
