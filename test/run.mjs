@@ -6,7 +6,7 @@
 //
 // Why: the integration files run one at a time and spend most of their time waiting on the
 // cluster (elections, leases, vacuum passes): they keep about one of this project's two cores
-// busy on average. The simulation is pure CPU (no process of its own, no port, no clock) and
+// busy on average. The simulation is pure CPU (no daemon, no port, no clock) and
 // fills the idle core instead of adding its ~2 minutes after them. At nice 19 the scheduler
 // gives it a core only when the daemons and the foreground tests leave one idle (CFS weight 15
 // against 1024), so the integration scenarios see the machine as before. Linux groups a
@@ -66,7 +66,10 @@ const color = process.stdout.isTTY ? { FORCE_COLOR: '1' } : {};
 const sim = vitestRun(['--project', 'sim'], ['ignore', 'pipe', 'pipe'], { env: { ...process.env, ...color }, detached: true });
 lowerPriority(sim.pid);
 // Outside our process group, Ctrl-C does not reach it: pass signals on, and never leave it behind.
+let simRunning = true;
+sim.on('close', () => { simRunning = false; });
 const stopSim = () => {
+  if (!simRunning) return;
   try {
     process.kill(-sim.pid, 'SIGTERM');
   } catch {
