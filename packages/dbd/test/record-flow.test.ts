@@ -72,15 +72,15 @@ describe('record flow', () => {
 
     c.store(0, 'a', key, Number(r.token), Buffer.from('v0'));
     c.runUntilIdle();
-    expect(c.record(0, key)).toMatchObject({ rsn: 2, dmaster: 0, data: Buffer.from('v0') });
+    expect(c.record(0, key)).toMatchObject({ rsn: 3, dmaster: 0, data: Buffer.from('v0') });
     expect(c.record(1, key)!.dmaster).toBe(0);
 
     // Moving on with data sets MIGRATED_WITH_DATA on the new dmaster.
     c.write(2, 'b', key, Buffer.from('v2'));
-    expect(c.record(2, key)).toMatchObject({ rsn: 3, dmaster: 2, data: Buffer.from('v2') });
+    expect(c.record(2, key)).toMatchObject({ rsn: 4, dmaster: 2, data: Buffer.from('v2') });
     expect(c.record(2, key)!.flags & RecordFlags.MIGRATED_WITH_DATA).toBe(RecordFlags.MIGRATED_WITH_DATA);
-    expect(c.record(0, key)).toMatchObject({ rsn: 2, dmaster: 2 });
-    expect(c.record(1, key)).toMatchObject({ rsn: 2, dmaster: 2 });
+    expect(c.record(0, key)).toMatchObject({ rsn: 3, dmaster: 2 });
+    expect(c.record(1, key)).toMatchObject({ rsn: 3, dmaster: 2 });
   });
 
   test('a second fetch_lock on the dmaster sends no node message', () => {
@@ -92,24 +92,24 @@ describe('record flow', () => {
     for (let i = 0; i < 100; i++) c.write(0, 'a', key, Buffer.from(`x${i}`));
     expect(c.stat('node_record_messages_sent')).toBe(sent);
     expect(c.stat('fetch_lock_local', 0)).toBe(local + 100);
-    expect(c.record(0, key)).toMatchObject({ rsn: 2, dmaster: 0, data: Buffer.from('x99') });
+    expect(c.record(0, key)).toMatchObject({ rsn: 3, dmaster: 0, data: Buffer.from('x99') });
   });
 
   test('a record mastered on node 2 with lmaster 1 requested from node 0 migrates through the lmaster and the rsn rises at every migration', () => {
     const c = startCluster();
     const key = keyWithLmaster(lm, 1);
     c.write(2, 'a', key, Buffer.from('from2'));
-    expect(c.record(2, key)).toMatchObject({ rsn: 2, dmaster: 2 });
+    expect(c.record(2, key)).toMatchObject({ rsn: 3, dmaster: 2 });
 
     const redirects = c.stat('redirects', 1);
     const h0 = c.write(0, 'b', key, Buffer.from('from0'));
-    expect(h0).toEqual({ rsn: 3, dmaster: 0 });
+    expect(h0).toEqual({ rsn: 4, dmaster: 0 });
     expect(c.stat('redirects', 1)).toBe(redirects + 1); // the lmaster sent the call on to node 2
-    expect(c.record(1, key)).toMatchObject({ rsn: 2, dmaster: 0, data: Buffer.from('from2') });
-    expect(c.record(2, key)).toMatchObject({ rsn: 2, dmaster: 0 });
-    expect(c.record(0, key)).toMatchObject({ rsn: 3, dmaster: 0, data: Buffer.from('from0') });
+    expect(c.record(1, key)).toMatchObject({ rsn: 3, dmaster: 0, data: Buffer.from('from2') });
+    expect(c.record(2, key)).toMatchObject({ rsn: 3, dmaster: 0 });
+    expect(c.record(0, key)).toMatchObject({ rsn: 4, dmaster: 0, data: Buffer.from('from0') });
 
-    let rsn = 3;
+    let rsn = 4;
     for (const pnn of [2, 1, 0, 1, 2]) {
       const h = c.write(pnn, `c${pnn}`, key, Buffer.from(`at${pnn}`));
       expect(h).toEqual({ rsn: rsn + 1, dmaster: pnn });
@@ -181,7 +181,7 @@ describe('record flow', () => {
       c.runUntilIdle();
     }
     expect(c.stat('calls_started', 0)).toBe(calls + 1);
-    expect(c.record(0, key)).toMatchObject({ rsn: 3, dmaster: 0, data: Buffer.from('l4') });
+    expect(c.record(0, key)).toMatchObject({ rsn: 4, dmaster: 0, data: Buffer.from('l4') });
   });
 
   test('a call arriving during a hand-over is deferred, not redirected in circles', () => {
@@ -204,11 +204,11 @@ describe('record flow', () => {
     expect(c.busyLinks()).toEqual([[1, 0]]); // deferred at node 0: nothing sent on
     c.deliver(1, 0);
     c.runUntilIdle();
-    expect(a.body('fetchLockReply').header).toMatchObject({ rsn: 3, dmaster: 0 });
+    expect(a.body('fetchLockReply').header).toMatchObject({ rsn: 4, dmaster: 0 });
     expect(b.done).toBe(false);
     c.store(0, 'a', key, Number(a.body('fetchLockReply').token), Buffer.from('a'));
     c.runUntilIdle();
-    expect(b.body('fetchLockReply').header).toMatchObject({ rsn: 4, dmaster: 2 });
+    expect(b.body('fetchLockReply').header).toMatchObject({ rsn: 5, dmaster: 2 });
     expect(text(b.body('fetchLockReply').data)).toBe('a');
     expect(c.stat('redirects')).toBe(redirects + 1);
     expect(c.maxHopcount).toBe(1);
@@ -231,11 +231,11 @@ describe('record flow', () => {
     c.deliver(0, 1); // node 1's own call is back home while it is still in flight
     expect(c.queued(1, 2)).toEqual(['dmasterReply', 'callRequest']);
     c.runUntilIdle();
-    expect(b.body('fetchLockReply').header).toMatchObject({ rsn: 3, dmaster: 2 });
+    expect(b.body('fetchLockReply').header).toMatchObject({ rsn: 4, dmaster: 2 });
     expect(a.done).toBe(false);
     c.store(2, 'b', key, Number(b.body('fetchLockReply').token), Buffer.from('b'));
     c.runUntilIdle();
-    expect(a.body('fetchLockReply').header).toMatchObject({ rsn: 4, dmaster: 1 });
+    expect(a.body('fetchLockReply').header).toMatchObject({ rsn: 5, dmaster: 1 });
     expect(c.maxHopcount).toBe(2);
     checkDmasterNewest(c, [key]);
   });
@@ -250,7 +250,7 @@ describe('record flow', () => {
     // From another node: the tombstone migrates like any record and still reads as not found.
     const f = c.call(2, 'r', { fetch: { dbId: c.dbId, key } }).body('fetchReply');
     expect(f.found).toBe(false);
-    expect(f.header).toMatchObject({ rsn: 3, dmaster: 2 });
+    expect(f.header).toMatchObject({ rsn: 4, dmaster: 2 });
     expect(c.record(2, key)!.data.length).toBe(0);
   });
 });
@@ -360,7 +360,7 @@ describe('record locks', () => {
     c.runUntilIdle();
     expect(stale.errorCode).toBe('ERR_LOCK_LOST');
     expect(del.errorCode).toBe('ERR_LOCK_LOST');
-    expect(c.record(0, key)).toMatchObject({ data: Buffer.from('kept'), rsn: 2 });
+    expect(c.record(0, key)).toMatchObject({ data: Buffer.from('kept'), rsn: 3 });
     expect(c.call(0, 'b', { unlock: { dbId: c.dbId, key, token: Number(b.body('fetchLockReply').token) } }).body('ok')).toBeDefined();
   });
 
@@ -389,7 +389,7 @@ describe('record locks', () => {
     expect(sa.lock(key)).toEqual({ ok: false, fallback: 'locked' }); // marked for the migration
     c.advance(c.tunables.lockPollMaxMs);
     expect(text(fl.body('fetchLockReply').data)).toBe('from sa');
-    expect(c.record(2, key)).toMatchObject({ rsn: 3, dmaster: 2 });
+    expect(c.record(2, key)).toMatchObject({ rsn: 4, dmaster: 2 });
     expect(sa.lock(key)).toEqual({ ok: false, fallback: 'not_dmaster' });
   });
 
@@ -462,11 +462,11 @@ describe('traverse', () => {
     c.write(1, 'a', gone, Buffer.from('x'));
     c.write(1, 'a', gone, undefined);
     const recs = traverse(c, 1, true);
-    expect(recs).toContainEqual({ key: stale.toString(), rsn: 2, dmaster: 0, data: 'old' });
-    expect(recs).toContainEqual({ key: gone.toString(), rsn: 1, dmaster: 1, data: '' });
+    expect(recs).toContainEqual({ key: stale.toString(), rsn: 3, dmaster: 0, data: 'old' });
+    expect(recs).toContainEqual({ key: gone.toString(), rsn: 2, dmaster: 1, data: '' });
     expect(recs).toHaveLength(2);
-    expect(traverse(c, 2, true)).toEqual([{ key: stale.toString(), rsn: 2, dmaster: 0, data: 'old' }]);
-    expect(traverse(c, 1, false)).toEqual([{ key: stale.toString(), rsn: 3, dmaster: 0, data: 'new' }]);
+    expect(traverse(c, 2, true)).toEqual([{ key: stale.toString(), rsn: 3, dmaster: 0, data: 'old' }]);
+    expect(traverse(c, 1, false)).toEqual([{ key: stale.toString(), rsn: 4, dmaster: 0, data: 'new' }]);
   });
 });
 

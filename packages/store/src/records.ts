@@ -2,6 +2,18 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { PackedPages, type PackedPage } from './packed-pages.js';
 
+/**
+ * The rsn written by a client's store (SQL, one `?`: the new data's length). A store keeps the
+ * rsn (DESIGN §2.1 rule 5), except that data stored into a tombstone (or an empty record) raises
+ * it by one. The tombstone's copies that vacuuming placed on other nodes carry its rsn (§4.3a);
+ * were the dmaster's new data to keep that rsn, a recovery would meet two different copies at
+ * the same rsn, and one that failed part-way leaves no rule to tell which is newer (seed 4002174
+ * lost an acknowledged write so). With it, the dmaster's copy has strictly the highest rsn except
+ * for tombstone copies identical to it, as rule 5 says. The shared-access steps write the same
+ * expression (shared-access.ts, packages/store/README.md §4).
+ */
+export const rsnOfStore = 'rsn = CASE WHEN length(data) = 0 AND ? > 0 THEN rsn + 1 ELSE rsn END';
+
 export interface RecordHeader {
   rsn: number;
   dmaster: number;
@@ -17,7 +29,7 @@ export class RecordsTable {
   /** Read raw (an array): better-sqlite3 builds a row object property by property, by name, which cost more than the read. */
   private readonly getStmt: Statement<[Uint8Array], [Buffer, number, number, number, Buffer]>;
   private readonly upsertStmt: Statement<[Uint8Array, number, number, number, Uint8Array]>;
-  private readonly setDataStmt: Statement<[Uint8Array, number, Uint8Array]>;
+  private readonly setDataStmt: Statement<[number, Uint8Array, number, Uint8Array]>;
   private readonly setDmasterStmt: Statement<[number, Uint8Array]>;
   private readonly deleteStmt: Statement<[Uint8Array]>;
   private readonly countStmt: Statement<[], { n: number }>;
@@ -34,7 +46,7 @@ export class RecordsTable {
         'ON CONFLICT (key) DO UPDATE SET rsn = excluded.rsn, dmaster = excluded.dmaster, flags = excluded.flags, data = excluded.data',
     );
     // Plain '?' only: better-sqlite3 takes '?NNN' for a named parameter and refuses positional values.
-    this.setDataStmt = db.prepare('UPDATE records SET data = ?, flags = ? WHERE key = ?');
+    this.setDataStmt = db.prepare(`UPDATE records SET ${rsnOfStore}, data = ?, flags = ? WHERE key = ?`);
     this.setDmasterStmt = db.prepare('UPDATE records SET dmaster = ? WHERE key = ?');
     this.deleteStmt = db.prepare('DELETE FROM records WHERE key = ?');
     this.countStmt = db.prepare('SELECT count(*) AS n FROM records');
@@ -55,9 +67,12 @@ export class RecordsTable {
     this.upsertStmt.run(key, header.rsn, header.dmaster, header.flags, data);
   }
 
-  /** Data and flags only: rsn and dmaster stay (a client's store keeps the rsn, §2.1.5). */
+  /**
+   * A client's store under the lock: data and flags; dmaster stays, and so does the rsn (§2.1.5)
+   * but when data goes into a tombstone (rsnOfStore).
+   */
   setData(key: Uint8Array, data: Uint8Array, flags: number): void {
-    this.setDataStmt.run(data, flags, key);
+    this.setDataStmt.run(data.length, data, flags, key);
   }
 
   /** A header-only update (the old dmaster naming the new one, §2.1.4). */

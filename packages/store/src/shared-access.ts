@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import { applyPragmas } from './schema.js';
 import { busyRetryNsMaxClient, retryBusy } from './busy.js';
 import { RecordFlags } from './flags.js';
-import type { RecordHeader } from './records.js';
+import { rsnOfStore, type RecordHeader } from './records.js';
 
 /** Why a shared-access step handed the work to dbd. */
 export type Fallback = 'frozen' | 'fence' | 'not_dmaster' | 'absent' | 'locked';
@@ -70,8 +70,8 @@ export class SharedAccessDb {
   private readonly lockView: Statement<[Uint8Array, Uint8Array], LockView>;
   private readonly fenceView: Statement<[Uint8Array, Uint8Array], FenceView>;
   private readonly insertLock: Statement<[Uint8Array, string, number, number, number]>;
-  private readonly setData: Statement<[Uint8Array, number, Uint8Array]>;
-  private readonly setDataIfHeld: Statement<[Uint8Array, number, Uint8Array, number, number, Uint8Array, number]>;
+  private readonly setData: Statement<[number, Uint8Array, number, Uint8Array]>;
+  private readonly setDataIfHeld: Statement<[number, Uint8Array, number, Uint8Array, number, number, Uint8Array, number]>;
   private readonly appendDeleted: Statement<[Uint8Array, number, number]>;
   private readonly appendDeletedOf: Statement<[Uint8Array]>;
   private readonly release: Statement<[Uint8Array, number]>;
@@ -107,12 +107,12 @@ export class SharedAccessDb {
     );
     this.insertLock = this.sql.prepare('INSERT INTO locks (key, holder, pid, expires_ns, token, pending_migration) VALUES (?, ?, ?, ?, ?, 0)');
     // Plain '?' only: better-sqlite3 takes '?NNN' for a named parameter and refuses positional values.
-    this.setData = this.sql.prepare('UPDATE records SET data = ?, flags = ? WHERE key = ?');
+    this.setData = this.sql.prepare(`UPDATE records SET ${rsnOfStore}, data = ?, flags = ? WHERE key = ?`);
     this.appendDeleted = this.sql.prepare('INSERT INTO deleted (key, rsn, epoch) VALUES (?, ?, ?)');
     // The store step's checks folded into its UPDATE (README §4, Store): one statement when they
     // pass, which is nearly always; when it changes no row, fenceView says which check failed.
     this.setDataIfHeld = this.sql.prepare(
-      `UPDATE records SET data = ?, flags = CASE WHEN ? > 0 THEN flags & ~${RecordFlags.AUTOMATIC} ELSE flags END WHERE key = ? ` +
+      `UPDATE records SET ${rsnOfStore}, data = ?, flags = CASE WHEN ? > 0 THEN flags & ~${RecordFlags.AUTOMATIC} ELSE flags END WHERE key = ? ` +
         'AND EXISTS (SELECT 1 FROM meta m WHERE m.id = 0 AND m.frozen = 0 AND m.incarnation = ? AND m.lease_until_ns > ?) ' +
         "AND EXISTS (SELECT 1 FROM locks l WHERE l.key = ? AND l.holder != '' AND l.token = ?)",
     );
@@ -164,7 +164,7 @@ export class SharedAccessDb {
 
   private storeStep(key: Uint8Array, token: number, data: Uint8Array, unlock: boolean): SharedWriteResult {
     const now = this.env.nowNs();
-    if (this.setDataIfHeld.run(data, data.length, key, this.incarnation, now, key, token).changes === 0) return this.storeRefusal(key, token, now);
+    if (this.setDataIfHeld.run(data.length, data, data.length, key, this.incarnation, now, key, token).changes === 0) return this.storeRefusal(key, token, now);
     if (data.length === 0) this.appendDeletedOf.run(key);
     if (unlock && this.release.run(key, token).changes === 0) this.releaseMarked.run(key, token);
     return { ok: true };
@@ -208,16 +208,19 @@ export class SharedAccessDb {
     const header: RecordHeader = { rsn: rsn!, dmaster: dmaster!, flags: flags! };
     const out = fn(current!, header);
     const data = Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-    const written = this.write(key, data, header.rsn, header.flags, wipeEpoch);
-    return { ok: true, header: { ...header, flags: written }, data };
+    return { ok: true, header: this.write(key, data, current!, header, wipeEpoch), data };
   }
 
-  /** The write of a store under the lock (§4 Store, Delete); returns the flags written. */
-  private write(key: Uint8Array, data: Uint8Array, rsn: number, flags: number, wipeEpoch: number): number {
-    const next = data.length > 0 ? flags & ~RecordFlags.AUTOMATIC : flags;
-    this.setData.run(data, next, key);
+  /**
+   * The write of a store under the lock (§4 Store, Delete); returns the header written: the rsn
+   * raised by one when data goes into a tombstone (records.ts rsnOfStore).
+   */
+  private write(key: Uint8Array, data: Uint8Array, current: Uint8Array, header: RecordHeader, wipeEpoch: number): RecordHeader {
+    const flags = data.length > 0 ? header.flags & ~RecordFlags.AUTOMATIC : header.flags;
+    const rsn = data.length > 0 && current.length === 0 ? header.rsn + 1 : header.rsn;
+    this.setData.run(data.length, data, flags, key);
     if (data.length === 0) this.appendDeleted.run(key, rsn, wipeEpoch);
-    return next;
+    return { rsn, dmaster: header.dmaster, flags };
   }
 
   close(): void {
