@@ -22,6 +22,16 @@ describe('storeUnderLock', () => {
     expect(db.locks.get(key('a'))?.token).toBe(42);
   });
 
+  test('data stored into a tombstone raises the rsn by one; a tombstone stored keeps it', () => {
+    const db = openDb();
+    db.records.put(key('a'), { rsn: 9, dmaster: 0, flags: 0 }, key(''));
+    db.lock(key('a'), req(42));
+    expect(db.storeUnderLock(key('a'), 42, key('again'), false)).toBe('ok');
+    expect(db.records.get(key('a'))).toMatchObject({ rsn: 10, dmaster: 0, data: key('again') });
+    expect(db.storeUnderLock(key('a'), 42, undefined, false)).toBe('ok');
+    expect(db.records.get(key('a'))).toMatchObject({ rsn: 10, data: key('') });
+  });
+
   test('a store with unlock releases the lock in the same call', () => {
     const db = lockedRecord();
     expect(db.storeUnderLock(key('a'), 42, key('new'), true)).toBe('ok');

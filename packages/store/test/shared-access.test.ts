@@ -92,6 +92,17 @@ describe('SharedAccessDb store and unlock', () => {
     expect(db.locks.get(key('a'))).toBeUndefined();
   });
 
+  test('data stored into a tombstone raises the rsn by one (store and update); empty data keeps it', () => {
+    const { db, sa } = withRecord('');
+    const { token } = lockOk(sa);
+    expect(sa.store(key('a'), token, key('again'), true)).toEqual({ ok: true });
+    expect(db.records.get(key('a'))).toMatchObject({ rsn: 6, dmaster: 0, data: key('again') });
+    expect(sa.update(key('a'), () => key(''))).toMatchObject({ ok: true, header: { rsn: 6 } });
+    expect(db.records.get(key('a'))).toMatchObject({ rsn: 6, data: key('') });
+    expect(sa.update(key('a'), () => key('third'))).toMatchObject({ ok: true, header: { rsn: 7 } });
+    expect(db.records.get(key('a'))).toMatchObject({ rsn: 7, data: key('third') });
+  });
+
   test('store with unlock frees the key in the same transaction', () => {
     const { db, sa } = withRecord();
     const { token } = lockOk(sa);
