@@ -69,16 +69,18 @@ export function dmasterNewest(nodes: readonly NodeView[]): string[] {
   for (const group of byGen.values()) {
     if (group.length < 2) continue;
     // The first node (in pnn order) whose copy names itself is the key's owner.
-    const owners = new Map<string, { pnn: number; rsn: number }>();
-    for (const n of group) for (const c of n.copies()) if (c.dmaster === n.pnn && !owners.has(c.key)) owners.set(c.key, { pnn: n.pnn, rsn: c.rsn });
+    const owners = new Map<string, { pnn: number; rsn: number; data: string }>();
+    for (const n of group) for (const c of n.copies()) if (c.dmaster === n.pnn && !owners.has(c.key)) owners.set(c.key, { pnn: n.pnn, rsn: c.rsn, data: c.data });
     for (const n of group) {
       for (const c of n.copies()) {
         const owner = owners.get(c.key);
         if (owner === undefined || owner.pnn === n.pnn || c.rsn < owner.rsn) continue;
-        // The tombstone copies vacuuming placed (§4.3a) carry the dmaster's rsn and name it; the
-        // dmaster may have stored again since (a store keeps the rsn), and recovery's tie rule
-        // prefers the copy that names its own holder, so that is no hole.
-        if (c.rsn === owner.rsn && c.data === '' && c.dmaster === owner.pnn) continue;
+        // The tombstone copies vacuuming placed (§4.3a) carry the dmaster's rsn and name it, and
+        // are identical to its copy: while that is still the tombstone. Data stored into it
+        // raises the dmaster's rsn (packages/store records.ts rsnOfStore); a tombstone copy at
+        // the rsn of the dmaster's data is two different copies at one rsn, which a recovery
+        // failing part-way could no longer tell apart (seed 4002174 lost a write so).
+        if (c.rsn === owner.rsn && c.data === '' && owner.data === '' && c.dmaster === owner.pnn) continue;
         out.push(`${c.key}: node ${n.pnn}'s copy (rsn ${c.rsn}) is not older than dmaster ${owner.pnn}'s (rsn ${owner.rsn})`);
       }
     }
