@@ -19,8 +19,16 @@ test('a 3-entry nodes file with node 2 a witness: kill node 1, node 0 keeps serv
   await waitSettled(fx, [0, 2], [0], 40_000);
   // Node 0 serves every record (node 1's were on node 0 too after the last recovery) and takes writes.
   await ctdbngOk(fx, 0, ['writekey', dbName, 'after-kill', 'yes']);
-  const live = await catdb(fx, 0, dbName);
-  expect(live.get('after-kill')?.data).toBe('yes');
+  // catdb refuses while a recovery runs (ERR_FROZEN), and one more may still follow the settle:
+  // the leader can count a recovery request made just before the last recovery's freeze as not
+  // served yet and run another (a liveness flaw of recoverd's monitor, README "Simulation").
+  await expect.poll(async () => {
+    try {
+      return (await catdb(fx, 0, dbName)).get('after-kill')?.data;
+    } catch (err) {
+      return String(err);
+    }
+  }, { timeout: 20_000 }).toBe('yes');
   expect((await cattdb(fx, 2, dbName)).size).toBe(0);
   expect((await status(fx, 0)).leader).toBe(0);
 });
